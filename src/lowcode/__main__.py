@@ -1,0 +1,3 @@
+from lowcode.cli import main
+
+main()

@@ -1,0 +1,153 @@
+"""`create_app(settings)`: the whole ASGI application.
+
+    OpenTelemetry ─► access log ─► dispatcher ─┬─ websocket ─► Starlette Router (collab, events)
+                                               └─ http, lifespan ─► Connexion AsyncApp (the spec)
+
+Connexion gets every non-WebSocket scope, so its lifespan (which builds the
+pool, Redis and queries) runs; mounting Connexion inside Starlette would skip
+it. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import yaml
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.options import SwaggerUIOptions
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lowcode.platform import problems
+from lowcode.platform.access_log import AccessLogMiddleware
+from lowcode.platform.cache import create_redis
+from lowcode.platform.db import QueryObserver, create_pool, load_queries, pool_stats
+from lowcode.platform.errors import AppError
+from lowcode.platform.metrics import Metrics
+from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
+from lowcode.platform.validation import VALIDATORS
+from lowcode.resources import STATE_RESOURCES, Resources
+from lowcode.settings import Settings
+from lowcode_gen.queries import ROW_TYPES, Queries
+
+log = logging.getLogger("lowcode.app")
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+@dataclass
+class LowcodeApp:
+    """The ASGI callable plus handles tests and the CLI need."""
+
+    settings: Settings
+    metrics: Metrics
+    tracer_provider: TracerProvider
+    connexion: AsyncApp
+    ws_router: Router
+    asgi: ASGIApp = field(init=False)
+    res: Resources | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope.setdefault("state", {})[STATE_RESOURCES] = self.res
+        if scope["type"] == "websocket":
+            await self.ws_router(scope, receive, send)
+        else:
+            await self.connexion(scope, receive, send)
+
+
+def route_templates(spec: dict[str, Any]) -> dict[str, str]:
+    """operationId → path template, the label HTTP metrics use instead of raw paths."""
+    return {
+        op["operationId"]: path
+        for path, item in spec.get("paths", {}).items()
+        for method, op in item.items()
+        if method in HTTP_METHODS and "operationId" in op
+    }
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    span_exporter: SpanExporter | None = None,
+    ws_routes: list[BaseRoute] | None = None,
+) -> LowcodeApp:
+    settings = settings or Settings()
+    metrics = Metrics()
+    tracer_provider = create_tracer_provider(exporter=span_exporter)
+    tracer = tracer_provider.get_tracer("lowcode")
+    spec = yaml.safe_load(settings.openapi_file.read_text())
+    templates = route_templates(spec)
+
+    holder: dict[str, LowcodeApp] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        app = holder["app"]
+        if not settings.database_url or not settings.redis_url:
+            raise RuntimeError(
+                "DATABASE_URL and REDIS_URL must be set (`lowcode serve` starts embedded "
+                "servers when they are not)"
+            )
+        instrument_asyncpg(tracer_provider)
+        pool = await create_pool(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        redis = create_redis(settings.redis_url, max_connections=settings.redis_pool_max)
+        observer = QueryObserver(metrics, tracer, settings.slow_query_ms)
+        queries = cast(
+            Queries, load_queries(settings.queries_dir, observer=observer, row_types=ROW_TYPES)
+        )
+        metrics.watch_pool(lambda: pool_stats(pool))
+        app.res = Resources(settings, pool, redis, queries, metrics, tracer)
+        log.info("started", extra={"port": settings.port})
+        try:
+            yield
+        finally:
+            app.res.shutting_down.set()
+            await pool.close()
+            await redis.aclose()
+            tracer_provider.shutdown()
+            log.info("stopped")
+
+    cx = AsyncApp(
+        __name__,
+        lifespan=lifespan,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", spec_path="/openapi.json"),
+    )
+    cx.add_api(
+        spec,
+        validate_responses=settings.validate_responses,
+        strict_validation=True,
+        validator_map=VALIDATORS,
+    )
+    cx.add_error_handler(AppError, problems.handle_app_error)
+    cx.add_error_handler(ProblemException, problems.handle_connexion_problem)
+    cx.add_error_handler(HTTPException, problems.handle_http_exception)
+    cx.add_error_handler(Exception, problems.handle_unexpected)
+
+    app = LowcodeApp(settings, metrics, tracer_provider, cx, Router(routes=ws_routes or []))
+    holder["app"] = app
+    access = AccessLogMiddleware(
+        app.dispatch,
+        metrics=metrics,
+        route_for=lambda op: templates.get(op or "", "<unmatched>"),
+        body_limit=settings.access_log_body_limit,
+    )
+    app.asgi = OpenTelemetryMiddleware(access, tracer_provider=tracer_provider)
+    return app

@@ -1,0 +1,95 @@
+"""The `lowcode` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from typing import Any
+
+import click
+
+from lowcode.settings import Settings
+
+log = logging.getLogger("lowcode.cli")
+
+# Noise from dependencies, not actionable here: Connexion imports Starlette's
+# test client at import time; pgserver asks platformdirs for XDG_RUNTIME_DIR.
+warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
+warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
+
+
+def _settings(**overrides: Any) -> Settings:
+    from lowcode.platform.logging import configure_logging
+
+    settings = Settings()
+    if overrides:
+        settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """lowcode-backend: pages, real-time collaboration, SQL datasets and data syncs.
+
+    Configuration comes from the environment (and a `.env` file); see
+    `.env.example` and the README for every variable.
+    """
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (HOST, default 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port to listen on (PORT, default 8080).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the HTTP and WebSocket API (production: DATABASE_URL and REDIS_URL required).
+
+    Does not migrate: readiness stays 503 until `lowcode migrate up` has run.
+    """
+    settings = _settings(host=host, port=port)
+    if not settings.database_url or not settings.redis_url:
+        raise click.UsageError(
+            "DATABASE_URL and REDIS_URL must be set; for local work use `lowcode dev`, "
+            "which starts embedded servers"
+        )
+    from lowcode.server import run_server
+
+    run_server(settings)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (HOST, default 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port to listen on (PORT, default 8080).")
+def dev(host: str | None, port: int | None) -> None:
+    """Local work in one process group: embedded PostgreSQL/Redis under .data/ when
+    DATABASE_URL/REDIS_URL are unset, migrations applied, then the API. Ctrl-C stops all."""
+    from lowcode.devenv import local_services
+    from lowcode.platform.migrate import run_dbmate
+    from lowcode.server import run_server
+
+    settings = _settings(host=host, port=port)
+    with local_services(settings) as live:
+        assert live.database_url is not None
+        click.echo(run_dbmate(live.database_url, live.migrations_dir, "up").strip(), err=True)
+        run_server(live)
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["up", "down", "status"]), default="up")
+def migrate(action: str) -> None:
+    """Apply (up), roll back one (down) or list (status) migrations with dbmate.
+
+    Uses DATABASE_URL, or the embedded dev database when it is unset.
+    """
+    from lowcode.devenv import local_services
+    from lowcode.platform.migrate import MigrationError, run_dbmate
+
+    settings = _settings()
+    with local_services(settings.model_copy(update={"redis_url": "unused"})) as live:
+        assert live.database_url is not None
+        try:
+            out = run_dbmate(live.database_url, live.migrations_dir, action)
+        except MigrationError as e:
+            click.echo(str(e), err=True)
+            sys.exit(1)
+        click.echo(out.rstrip())

@@ -1,0 +1,1 @@
+"""Code generators that derive `generated/` from the contracts (used by `scripts/generate`)."""

@@ -1,0 +1,138 @@
+"""The one error tree of the service and its catalog of stable codes.
+
+Services raise `AppError` subclasses; `platform.problems` turns them (and
+Connexion's own problems) into RFC 9457 problem+json. Each code has a title in
+English and Simplified Chinese; the title is chosen by `Accept-Language`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInfo:
+    status: int
+    en: str
+    zh: str
+
+
+# Stable machine codes. Add a code here before raising it; the catalog test
+# checks that every code has both titles and that the spec's enum matches.
+CATALOG: dict[str, CodeInfo] = {
+    "BAD_REQUEST": CodeInfo(400, "Bad request", "请求无效"),
+    "VALIDATION_FAILED": CodeInfo(400, "Request validation failed", "请求参数校验失败"),
+    "UNAUTHORIZED": CodeInfo(401, "Authentication required", "需要身份认证"),
+    "FORBIDDEN": CodeInfo(403, "Forbidden", "没有权限"),
+    "NOT_FOUND": CodeInfo(404, "Resource not found", "资源不存在"),
+    "METHOD_NOT_ALLOWED": CodeInfo(405, "Method not allowed", "不支持该请求方法"),
+    "NOT_ACCEPTABLE": CodeInfo(406, "Not acceptable", "无法提供可接受的响应格式"),
+    "CONFLICT": CodeInfo(409, "Conflict", "资源冲突"),
+    "EMAIL_TAKEN": CodeInfo(409, "Email already registered", "该邮箱已被注册"),
+    "VERSION_CONFLICT": CodeInfo(409, "Version conflict", "版本冲突"),
+    "TOO_LARGE": CodeInfo(413, "Payload too large", "请求内容过大"),
+    "UNSUPPORTED_MEDIA_TYPE": CodeInfo(415, "Unsupported media type", "不支持的内容类型"),
+    "UNPROCESSABLE": CodeInfo(422, "Unprocessable content", "无法处理的内容"),
+    "RATE_LIMITED": CodeInfo(429, "Too many requests", "请求过于频繁"),
+    "INTERNAL_ERROR": CodeInfo(500, "Internal server error", "服务器内部错误"),
+    "UNAVAILABLE": CodeInfo(503, "Service unavailable", "服务暂不可用"),
+}
+
+# When a problem arrives with only an HTTP status (Connexion, Starlette), this
+# is the code it gets.
+CODE_FOR_STATUS: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    413: "TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "UNPROCESSABLE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "UNAVAILABLE",
+}
+
+
+def code_for_status(status: int) -> str:
+    return CODE_FOR_STATUS.get(status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One field problem of a validation error: where (`field`, a JSON-pointer-like
+    dotted path or a parameter name), where it came from, and what is wrong."""
+
+    field: str
+    message: str
+    location: str = "body"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "in": self.location, "message": self.message}
+
+
+class AppError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or CATALOG[self.code].en)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.extra = extra
+
+    @property
+    def status(self) -> int:
+        return CATALOG[self.code].status
+
+
+class Invalid(AppError):
+    code = "VALIDATION_FAILED"
+
+
+class Unauthorized(AppError):
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(AppError):
+    code = "FORBIDDEN"
+
+
+class NotFound(AppError):
+    code = "NOT_FOUND"
+
+
+class Conflict(AppError):
+    code = "CONFLICT"
+
+
+class TooLarge(AppError):
+    code = "TOO_LARGE"
+
+
+class Unprocessable(AppError):
+    code = "UNPROCESSABLE"
+
+
+class RateLimited(AppError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, retry_after_s: int, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
+class Unavailable(AppError):
+    code = "UNAVAILABLE"

@@ -1,0 +1,82 @@
+"""Logging setup: JSON lines (production) or readable console lines (local work).
+
+Every record carries `request_id` and `trace_id` when there is one, so a log
+line can be joined to its access-log line and its trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from opentelemetry import trace
+from pythonjsonlogger.json import JsonFormatter
+
+from lowcode.platform.request_context import current_request_id
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id()
+        if not hasattr(record, "trace_id"):
+            ctx = trace.get_current_span().get_span_context()
+            record.trace_id = format(ctx.trace_id, "032x") if ctx.is_valid else None
+        return True
+
+
+class ConsoleFormatter(logging.Formatter):
+    """`time level logger [request_id] message key=value…` for humans."""
+
+    _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        base = super().format(record)
+        extras = {
+            k: v
+            for k, v in record.__dict__.items()
+            if k not in self._STANDARD and k not in {"request_id", "trace_id", "color_message"} and v is not None
+        }
+        rid = getattr(record, "request_id", None)
+        prefix = f"[{rid}] " if rid else ""
+        tail = " ".join(f"{k}={_short(v)}" for k, v in extras.items())
+        head, _, rest = base.partition("\n")
+        line = f"{head.replace('@@RID@@', prefix)}{(' ' + tail) if tail else ''}"
+        return line + ("\n" + rest if rest else "")
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
+    """Install one handler on the root logger; idempotent (tests call it repeatedly)."""
+    handler = logging.StreamHandler(sys.stdout)
+    if fmt == "console":
+        handler.setFormatter(
+            ConsoleFormatter("%(asctime)s %(levelname)-5s %(name)s @@RID@@%(message)s")
+        )
+    else:
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                datefmt="%Y-%m-%dT%H:%M:%S%z",
+                json_ensure_ascii=False,
+            )
+        )
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_lowcode", False):
+            root.removeHandler(old)
+    handler._lowcode = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # uvicorn's own access log would duplicate ours.
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True

@@ -1,0 +1,83 @@
+"""Prometheus metrics of one app instance, in its own registry.
+
+A registry per app (not the global default) lets tests build many apps in one
+process and lets the worker expose its own set later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.http_requests = Counter(
+            "lowcode_http_requests_total",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_latency = Histogram(
+            "lowcode_http_request_duration_seconds",
+            "HTTP request latency by route template and method.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.http_in_flight = Gauge(
+            "lowcode_http_requests_in_flight", "HTTP requests being served.", registry=r
+        )
+        self.query_latency = Histogram(
+            "lowcode_db_query_duration_seconds",
+            "SQL query latency by query name.",
+            ["query"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.query_errors = Counter(
+            "lowcode_db_query_errors_total", "SQL queries that raised, by query name.", ["query"],
+            registry=r,
+        )
+        self.cache_requests = Counter(
+            "lowcode_cache_requests_total", "Cache lookups by cache and result.", ["cache", "result"],
+            registry=r,
+        )
+
+    def watch_pool(self, stats: Callable[[], tuple[int, int, int]]) -> None:
+        """Expose DB pool size/in-use/idle, read at scrape time from `stats()`."""
+        self.registry.register(_PoolCollector(stats))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _PoolCollector(Collector):
+    def __init__(self, stats: Callable[[], tuple[int, int, int]]) -> None:
+        self._stats = stats
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        size, in_use, idle = self._stats()
+        family = GaugeMetricFamily(
+            "lowcode_db_pool_connections", "DB pool connections by state.", labels=["state"]
+        )
+        family.add_metric(["size"], size)
+        family.add_metric(["in_use"], in_use)
+        family.add_metric(["idle"], idle)
+        yield family
+
+    def describe(self):  # type: ignore[no-untyped-def]
+        return []

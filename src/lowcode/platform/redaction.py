@@ -1,0 +1,72 @@
+"""Keep secrets out of logs: redact sensitive fields, truncate large bodies."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+REDACTED = "[REDACTED]"
+TRUNCATED_MARKER = "... (truncated)"
+
+# password, new_password, access_token, refresh_token, client_secret, authorization, cookie…
+_SENSITIVE = re.compile(
+    r"(passw(or)?d|token|secret|authorization|cookie|api[_-]?key|credential)", re.IGNORECASE
+)
+
+
+def is_sensitive(key: str) -> bool:
+    return bool(_SENSITIVE.search(key))
+
+
+def redact(value: Any) -> Any:
+    """Return a copy of a JSON-like value with every sensitive key's value replaced."""
+    if isinstance(value, dict):
+        return {k: (REDACTED if is_sensitive(str(k)) else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def redact_query(query: str) -> str:
+    if not query:
+        return ""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, REDACTED if is_sensitive(k) else v) for k, v in pairs])
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + TRUNCATED_MARKER
+
+
+def body_for_log(raw: bytes, content_type: str | None, limit: int) -> str | None:
+    """The body as it goes into the access log: redacted when JSON, else marked
+    as binary unless textual; truncated at `limit` characters either way."""
+    if not raw:
+        return None
+    ctype = (content_type or "").lower()
+    if "json" in ctype:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            # Unparseable JSON may still hold a secret; redact `"key": "value"` pairs textually.
+            text = raw.decode("utf-8", "replace")
+            return truncate(_redact_text(text), limit)
+        return truncate(json.dumps(redact(parsed), ensure_ascii=False), limit)
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        return truncate(redact_query(raw.decode("utf-8", "replace")), limit)
+    if ctype.startswith("text/") or not ctype:
+        return truncate(raw.decode("utf-8", "replace"), limit)
+    return f"<{len(raw)} bytes {ctype}>"
+
+
+_TEXT_PAIR = re.compile(r'("([^"]*)"\s*:\s*)"((?:[^"\\]|\\.)*)"')
+
+
+def _redact_text(text: str) -> str:
+    return _TEXT_PAIR.sub(
+        lambda m: f'{m.group(1)}"{REDACTED}"' if is_sensitive(m.group(2)) else m.group(0), text
+    )

@@ -1,0 +1,12 @@
+"""Handler return values. An operation that declares both a JSON and a problem
+response must name its content type, or Connexion cannot tell which it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+JsonReply = tuple[Any, int, dict[str, str]]
+
+
+def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JsonReply:
+    return body, status, {"Content-Type": "application/json", **(headers or {})}

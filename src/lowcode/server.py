@@ -1,0 +1,63 @@
+"""Running the ASGI app under uvicorn with our shutdown order."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+import uvicorn
+
+from lowcode.app import LowcodeApp, create_app
+from lowcode.settings import Settings
+
+log = logging.getLogger("lowcode.server")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but readiness turns 503 the moment SIGTERM/SIGINT arrives —
+    before uvicorn stops accepting — so probes see the drain first."""
+
+    def __init__(self, config: uvicorn.Config, app: LowcodeApp) -> None:
+        super().__init__(config)
+        self.lowcode = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.lowcode.res is not None:
+            self.lowcode.res.shutting_down.set()
+        log.info("shutdown requested", extra={"signal": sig})
+        super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the captured signal after shutdown, which kills the
+        # process before our `finally` blocks stop the embedded servers; here the
+        # signal only starts the shutdown and the process then exits normally.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+def run_server(settings: Settings) -> None:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        interface="asgi3",
+    )
+    _Server(config, app).run()

@@ -1,0 +1,61 @@
+"""Process configuration, read from the environment (and `.env`) by pydantic-settings.
+
+Built by the CLI or by `create_app`, never at import time. Every field is listed
+in `.env.example` and the README's configuration table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository root in a source checkout; the container image copies
+# migrations/, queries/ and api/ to the same relative places.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    redis_key_prefix: str = Field(default="lc:", alias="REDIS_KEY_PREFIX")
+    host: str = Field(default="0.0.0.0", alias="HOST")
+    port: int = Field(default=8080, alias="PORT")
+    data_dir: Path = Field(default=PROJECT_ROOT / ".data", alias="LOWCODE_DATA_DIR")
+
+    log_format: Literal["json", "console"] = Field(default="json", alias="LOG_FORMAT")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    slow_query_ms: float = Field(default=100.0, alias="SLOW_QUERY_MS")
+    access_log_body_limit: int = Field(default=50 * 1024, alias="ACCESS_LOG_BODY_LIMIT")
+
+    db_pool_min: int = Field(default=2, alias="DB_POOL_MIN")
+    db_pool_max: int = Field(default=20, alias="DB_POOL_MAX")
+    db_statement_timeout_ms: int = Field(default=30_000, alias="DB_STATEMENT_TIMEOUT_MS")
+    redis_pool_max: int = Field(default=50, alias="REDIS_POOL_MAX")
+
+    jwt_secret: SecretStr = Field(default=SecretStr("dev-only-change-me"), alias="JWT_SECRET")
+    jwt_private_key_file: Path | None = Field(default=None, alias="JWT_PRIVATE_KEY_FILE")
+    jwt_public_key_file: Path | None = Field(default=None, alias="JWT_PUBLIC_KEY_FILE")
+    jwt_issuer: str = Field(default="lowcode", alias="JWT_ISSUER")
+    jwt_audience: str = Field(default="lowcode-api", alias="JWT_AUDIENCE")
+
+    calcite_target: str = Field(default="127.0.0.1:50051", alias="CALCITE_TARGET")
+    seatunnel_target: str = Field(default="127.0.0.1:50052", alias="SEATUNNEL_TARGET")
+    legacy_base_url: str | None = Field(default=None, alias="LEGACY_BASE_URL")
+
+    shutdown_timeout_s: float = Field(default=20.0, alias="SHUTDOWN_TIMEOUT_S")
+    validate_responses: bool = Field(default=False, alias="VALIDATE_RESPONSES")
+
+    migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", alias="MIGRATIONS_DIR")
+    queries_dir: Path = Field(default=PROJECT_ROOT / "queries", alias="QUERIES_DIR")
+    openapi_file: Path = Field(
+        default=PROJECT_ROOT / "api" / "openapi" / "openapi.yaml", alias="OPENAPI_FILE"
+    )
+
+    def redis_key(self, *parts: str) -> str:
+        """Every Redis key goes through here so test sessions can share one server."""
+        return self.redis_key_prefix + ":".join(parts)
