@@ -147,8 +147,10 @@ def _non_null_outputs(sql: str, not_null: dict[str, set[str]]) -> set[str]:
             qual = inner.table
             if qual and qual in nullable_side:
                 continue
-            tables = [aliases[qual]] if qual in aliases else (
-                [default_table] if default_table else sorted(referenced)
+            tables = (
+                [aliases[qual]]
+                if qual in aliases
+                else ([default_table] if default_table else sorted(referenced))
             )
             holders = [t for t in tables if inner.name in not_null.get(t, set())]
             if holders and not (qual == "" and default_table is None and len(referenced) > 1):
@@ -172,8 +174,7 @@ async def describe_queries(conn: asyncpg.Connection, queries_dir: Path) -> list[
                 stmt = await conn.prepare(fn.sql)
             except asyncpg.PostgresError as e:
                 raise GenerationError(
-                    f"{files[name]}: query {qname} does not prepare: "
-                    f"{type(e).__name__}: {e}"
+                    f"{files[name]}: query {qname} does not prepare: {type(e).__name__}: {e}"
                 ) from e
             overrides = _overrides(files[name], name)
             order = adapter.var_sorted.get(qname, [])

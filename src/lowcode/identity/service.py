@@ -11,9 +11,7 @@ from lowcode.platform.db import transaction
 from lowcode.resources import Resources
 
 
-async def register_user(
-    res: Resources, *, email: str, password: str, display_name: str
-) -> User:
+async def register_user(res: Resources, *, email: str, password: str, display_name: str) -> User:
     """Create a `user`-role account; the email must be new in any letter case."""
     password_hash = await hash_password(password)
     async with transaction(res.pool) as conn:

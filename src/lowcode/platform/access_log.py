@@ -8,6 +8,7 @@ are all logged — no request can bypass it.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.problems import PROBLEM_MEDIA_TYPE, problem_body
 from lowcode.platform.redaction import body_for_log, redact_query
 from lowcode.platform.request_context import (
     STATE_KEY,
@@ -63,17 +65,18 @@ class AccessLogMiddleware:
         state[STATE_KEY] = req_state
 
         start = time.perf_counter()
-        req_body = bytearray()
+        # Read the body (up to the capture cap) before the app runs, so it is
+        # logged even when the app rejects the request without reading it.
+        early, req_body = await _read_head_of_body(receive)
         resp_body = bytearray()
         status = 500
         resp_type: str | None = None
         started = False
 
         async def receive_wrapper() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and len(req_body) < _CAPTURE_CAP:
-                req_body.extend(message.get("body", b"")[: _CAPTURE_CAP - len(req_body)])
-            return message
+            if early:
+                return early.pop(0)
+            return await receive()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, resp_type, started
@@ -108,8 +111,16 @@ class AccessLogMiddleware:
             self.metrics.http_requests.labels(route, method, str(status)).inc()
             self.metrics.http_latency.labels(route, method).observe(elapsed)
             self._log(
-                scope, headers, status, elapsed, route, req_state, request_id,
-                bytes(req_body), bytes(resp_body), resp_type,
+                scope,
+                headers,
+                status,
+                elapsed,
+                route,
+                req_state,
+                request_id,
+                req_body,
+                bytes(resp_body),
+                resp_type,
             )
             reset_request_id(token)
 
@@ -147,20 +158,35 @@ class AccessLogMiddleware:
         access_log.log(level, "%s %s %s", scope["method"], scope["path"], status, extra=fields)
 
 
+async def _read_head_of_body(receive: Receive) -> tuple[list[Message], bytes]:
+    """Receive messages until the body ends or `_CAPTURE_CAP` bytes are in hand;
+    they are replayed to the app unchanged."""
+    messages: list[Message] = []
+    captured = bytearray()
+    while len(captured) < _CAPTURE_CAP:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        captured.extend(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return messages, bytes(captured[:_CAPTURE_CAP])
+
+
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 
 async def _send_bare_500(send: Send, request_id: str) -> None:
-    body = (
-        '{"type":"urn:lowcode:problem:internal-error","title":"Internal server error",'
-        f'"status":500,"detail":"Internal server error","code":"INTERNAL_ERROR","request_id":"{request_id}"}}'
-    ).encode()
+    body = problem_body(code="INTERNAL_ERROR", status=500, detail=None, language="en") | {
+        "request_id": request_id
+    }
     await send(
         {
             "type": "http.response.start",
             "status": 500,
-            "headers": [(b"content-type", b"application/problem+json")],
+            "headers": [(b"content-type", PROBLEM_MEDIA_TYPE.encode())],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})

@@ -27,7 +27,7 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_users(data_dir)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
     return server.get_uri("postgres"), server
 
 
@@ -81,13 +81,20 @@ class EmbeddedRedis:
         self.proc = subprocess.Popen(
             [
                 str(binary),
-                "--port", "0",
-                "--unixsocket", str(self.socket_path),
-                "--unixsocketperm", "700",
-                "--dir", str(self.data_dir),
-                "--save", "",
-                "--appendonly", "no",
-                "--logfile", str(self.data_dir / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.data_dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(self.data_dir / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import IO, Any
 
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
@@ -36,7 +36,9 @@ class ConsoleFormatter(logging.Formatter):
         extras = {
             k: v
             for k, v in record.__dict__.items()
-            if k not in self._STANDARD and k not in {"request_id", "trace_id", "color_message"} and v is not None
+            if k not in self._STANDARD
+            and k not in {"request_id", "trace_id", "color_message"}
+            and v is not None
         }
         rid = getattr(record, "request_id", None)
         prefix = f"[{rid}] " if rid else ""
@@ -51,9 +53,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
-def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
-    """Install one handler on the root logger; idempotent (tests call it repeatedly)."""
-    handler = logging.StreamHandler(sys.stdout)
+def build_handler(fmt: str = "json", stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing our log format to `stream` (stdout by default)."""
+    handler = logging.StreamHandler(stream or sys.stdout)
     if fmt == "console":
         handler.setFormatter(
             ConsoleFormatter("%(asctime)s %(levelname)-5s %(name)s @@RID@@%(message)s")
@@ -68,6 +70,12 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
             )
         )
     handler.addFilter(ContextFilter())
+    return handler
+
+
+def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
+    """Install one handler on the root logger; idempotent."""
+    handler = build_handler(fmt)
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_lowcode", False):
@@ -75,6 +83,8 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     handler._lowcode = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # httpx logs full URLs (tokens in query strings) at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # uvicorn's own access log would duplicate ours.
     logging.getLogger("uvicorn.access").disabled = True
     for name in ("uvicorn", "uvicorn.error"):

@@ -49,11 +49,15 @@ class Metrics:
             registry=r,
         )
         self.query_errors = Counter(
-            "lowcode_db_query_errors_total", "SQL queries that raised, by query name.", ["query"],
+            "lowcode_db_query_errors_total",
+            "SQL queries that raised, by query name.",
+            ["query"],
             registry=r,
         )
         self.cache_requests = Counter(
-            "lowcode_cache_requests_total", "Cache lookups by cache and result.", ["cache", "result"],
+            "lowcode_cache_requests_total",
+            "Cache lookups by cache and result.",
+            ["cache", "result"],
             registry=r,
         )
 

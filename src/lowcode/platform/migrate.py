@@ -68,13 +68,17 @@ def run_dbmate(dsn: str, migrations_dir: Path, *args: str) -> str:
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise MigrationError(f"dbmate {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout}")
+        raise MigrationError(
+            f"dbmate {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout}"
+        )
     return proc.stdout
 
 
 # ---- schema dump -------------------------------------------------------------------
 
-_VOLATILE = re.compile(r"^(-- Dumped (from|by) .*|\\(un)?restrict .*|SET transaction_timeout = .*)$")
+_VOLATILE = re.compile(
+    r"^(-- Dumped (from|by) .*|\\(un)?restrict .*|SET transaction_timeout = .*)$"
+)
 
 
 def _pg_dump_candidates() -> list[Path]:
@@ -121,7 +125,9 @@ async def dump_schema(dsn: str) -> str:
     conn = await asyncpg.connect(dsn)
     try:
         server_major = conn.get_server_version().major
-        versions = [r[0] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY 1")]
+        versions = [
+            r[0] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY 1")
+        ]
     finally:
         await conn.close()
     pg_dump = find_pg_dump(server_major)
@@ -148,7 +154,9 @@ def schema_fingerprint(text: str) -> str:
     keep = [
         ln.rstrip()
         for ln in text.splitlines()
-        if ln.strip() and not ln.startswith("--") and not ln.startswith("SET ")
+        if ln.strip()
+        and not ln.startswith("--")
+        and not ln.startswith("SET ")
         and not ln.startswith("SELECT pg_catalog.set_config")
     ]
     return "\n".join(keep)

