@@ -18,6 +18,8 @@ from lowcode.platform.request_context import current_request_id
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn attaches an ANSI-coloured copy of its message; not for logs.
+        record.__dict__.pop("color_message", None)
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         if not hasattr(record, "trace_id"):
