@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import yaml
 from connexion import AsyncApp
@@ -29,15 +29,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lowcode.platform import problems
 from lowcode.platform.access_log import AccessLogMiddleware
-from lowcode.platform.cache import create_redis
-from lowcode.platform.db import QueryObserver, create_pool, load_queries, pool_stats
 from lowcode.platform.errors import AppError
 from lowcode.platform.metrics import Metrics
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
 from lowcode.platform.validation import VALIDATORS
-from lowcode.resources import STATE_RESOURCES, Resources
+from lowcode.resources import STATE_RESOURCES, Resources, open_resources
 from lowcode.settings import Settings
-from lowcode_gen.queries import ROW_TYPES, Queries
 
 log = logging.getLogger("lowcode.app")
 
@@ -96,34 +93,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         app = holder["app"]
-        if not settings.database_url or not settings.redis_url:
-            raise RuntimeError(
-                "DATABASE_URL and REDIS_URL must be set (`lowcode serve` starts embedded "
-                "servers when they are not)"
-            )
         instrument_asyncpg(tracer_provider)
-        pool = await create_pool(
-            settings.database_url,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-            statement_timeout_ms=settings.db_statement_timeout_ms,
-        )
-        redis = create_redis(settings.redis_url, max_connections=settings.redis_pool_max)
-        observer = QueryObserver(metrics, tracer, settings.slow_query_ms)
-        queries = cast(
-            Queries, load_queries(settings.queries_dir, observer=observer, row_types=ROW_TYPES)
-        )
-        metrics.watch_pool(lambda: pool_stats(pool))
-        app.res = Resources(settings, pool, redis, queries, metrics, tracer)
-        log.info("started", extra={"port": settings.port})
-        try:
-            yield
-        finally:
-            app.res.shutting_down.set()
-            await pool.close()
-            await redis.aclose()
-            tracer_provider.shutdown()
-            log.info("stopped")
+        async with open_resources(settings, metrics, tracer) as res:
+            app.res = res
+            log.info("started", extra={"port": settings.port})
+            try:
+                yield
+            finally:
+                res.shutting_down.set()
+        tracer_provider.shutdown()
+        log.info("stopped")
 
     cx = AsyncApp(
         __name__,

@@ -93,3 +93,57 @@ def migrate(action: str) -> None:
             click.echo(str(e), err=True)
             sys.exit(1)
         click.echo(out.rstrip())
+
+
+@main.group()
+def users() -> None:
+    """User administration from the command line."""
+
+
+@users.command("create-admin")
+@click.argument("email")
+@click.option("--display-name", default="Administrator", show_default=True)
+@click.option("--promote", is_flag=True, help="Make an existing non-admin user an admin.")
+def create_admin(email: str, display_name: str, promote: bool) -> None:
+    """Create the first admin. The password comes from LOWCODE_ADMIN_PASSWORD or a prompt.
+
+    Safe to re-run: an existing admin is left as is; an existing non-admin is
+    promoted only with --promote.
+    """
+    import asyncio
+    import os
+
+    from lowcode.devenv import local_services
+    from lowcode.identity.users import create_admin as create_admin_user
+    from lowcode.platform.errors import AppError
+    from lowcode.platform.metrics import Metrics
+    from lowcode.resources import open_resources
+
+    password = os.environ.get("LOWCODE_ADMIN_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    if len(password) < 8:
+        raise click.UsageError("the password must have at least 8 characters")
+
+    async def run(settings: Settings) -> tuple[str, str]:
+        from opentelemetry.trace import NoOpTracer
+
+        async with open_resources(settings, Metrics(), NoOpTracer()) as res:
+            user, outcome = await create_admin_user(
+                res, email=email, password=password, display_name=display_name, promote=promote
+            )
+            return str(user.id), outcome
+
+    settings = _settings()
+    with local_services(settings) as live:
+        try:
+            user_id, outcome = asyncio.run(run(live))
+        except AppError as e:
+            click.echo(f"error: {e.detail or e}", err=True)
+            sys.exit(1)
+    messages = {
+        "created": f"created admin {email} ({user_id})",
+        "promoted": f"promoted {email} ({user_id}) to admin",
+        "unchanged": f"{email} ({user_id}) is already an admin; nothing changed",
+    }
+    click.echo(messages[outcome])

@@ -39,11 +39,26 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=30_000, alias="DB_STATEMENT_TIMEOUT_MS")
     redis_pool_max: int = Field(default=50, alias="REDIS_POOL_MAX")
 
-    jwt_secret: SecretStr = Field(default=SecretStr("dev-only-change-me"), alias="JWT_SECRET")
+    jwt_secret: SecretStr = Field(
+        default=SecretStr("dev-only-insecure-jwt-secret-change-me-in-production"),
+        alias="JWT_SECRET",
+    )
     jwt_private_key_file: Path | None = Field(default=None, alias="JWT_PRIVATE_KEY_FILE")
     jwt_public_key_file: Path | None = Field(default=None, alias="JWT_PUBLIC_KEY_FILE")
     jwt_issuer: str = Field(default="lowcode", alias="JWT_ISSUER")
     jwt_audience: str = Field(default="lowcode-api", alias="JWT_AUDIENCE")
+    jwt_leeway_s: int = Field(default=30, alias="JWT_LEEWAY_S")
+    access_token_ttl_s: int = Field(default=15 * 60, alias="ACCESS_TOKEN_TTL_S")
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_S")
+    # How long a session's state may be served from Redis before Postgres is
+    # asked again; revocations overwrite the cached state at once.
+    session_cache_ttl_s: int = Field(default=60, alias="SESSION_CACHE_TTL_S")
+
+    # Sliding-window limits, in the `limits` notation ("N/second|minute|hour").
+    rate_limit_login_ip: str = Field(default="30/minute", alias="RATE_LIMIT_LOGIN_IP")
+    rate_limit_login_email: str = Field(default="10/minute", alias="RATE_LIMIT_LOGIN_EMAIL")
+    rate_limit_register_ip: str = Field(default="10/minute", alias="RATE_LIMIT_REGISTER_IP")
+    rate_limit_register_email: str = Field(default="5/minute", alias="RATE_LIMIT_REGISTER_EMAIL")
 
     calcite_target: str = Field(default="127.0.0.1:50051", alias="CALCITE_TARGET")
     seatunnel_target: str = Field(default="127.0.0.1:50052", alias="SEATUNNEL_TARGET")

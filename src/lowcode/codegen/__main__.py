@@ -65,13 +65,17 @@ def generate_proto(out: Path, work: Path) -> None:
     protos = sorted(str(p.relative_to(ROOT / "proto")) for p in (ROOT / "proto").rglob("*.proto"))
     _run(
         [
-            sys.executable, "-m", "grpc_tools.protoc", "-I", "proto",
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            "-I",
+            "proto",
             f"--python_betterproto2_out={staged}",
             "--python_betterproto2_opt=client_generation=async,server_generation=async",
             *protos,
         ],
         "protoc (betterproto2)",
-    )  # fmt: skip
+    )
     # betterproto2 leaves namespace __init__.py files empty; mark them too.
     for path in staged.rglob("*.py"):
         text = path.read_text()

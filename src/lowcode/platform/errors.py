@@ -24,13 +24,24 @@ CATALOG: dict[str, CodeInfo] = {
     "BAD_REQUEST": CodeInfo(400, "Bad request", "请求无效"),
     "VALIDATION_FAILED": CodeInfo(400, "Request validation failed", "请求参数校验失败"),
     "UNAUTHORIZED": CodeInfo(401, "Authentication required", "需要身份认证"),
+    "INVALID_CREDENTIALS": CodeInfo(401, "Invalid email or password", "邮箱或密码错误"),
+    "TOKEN_EXPIRED": CodeInfo(401, "Token expired", "令牌已过期"),
+    "TOKEN_INVALID": CodeInfo(401, "Invalid token", "令牌无效"),
+    "SESSION_REVOKED": CodeInfo(401, "Session revoked", "会话已被撤销"),
     "FORBIDDEN": CodeInfo(403, "Forbidden", "没有权限"),
+    "ACCOUNT_DISABLED": CodeInfo(403, "Account disabled", "账号已被禁用"),
     "NOT_FOUND": CodeInfo(404, "Resource not found", "资源不存在"),
+    "USER_NOT_FOUND": CodeInfo(404, "User not found", "用户不存在"),
+    "SESSION_NOT_FOUND": CodeInfo(404, "Session not found", "会话不存在"),
+    "WORKSPACE_NOT_FOUND": CodeInfo(404, "Workspace not found", "工作空间不存在"),
+    "MEMBER_NOT_FOUND": CodeInfo(404, "Member not found", "成员不存在"),
     "METHOD_NOT_ALLOWED": CodeInfo(405, "Method not allowed", "不支持该请求方法"),
     "NOT_ACCEPTABLE": CodeInfo(406, "Not acceptable", "无法提供可接受的响应格式"),
     "CONFLICT": CodeInfo(409, "Conflict", "资源冲突"),
     "EMAIL_TAKEN": CodeInfo(409, "Email already registered", "该邮箱已被注册"),
     "VERSION_CONFLICT": CodeInfo(409, "Version conflict", "版本冲突"),
+    "LAST_OWNER": CodeInfo(409, "A workspace needs an owner", "工作空间至少需要一位所有者"),
+    "ALREADY_MEMBER": CodeInfo(409, "Already a member", "该用户已是成员"),
     "TOO_LARGE": CodeInfo(413, "Payload too large", "请求内容过大"),
     "UNSUPPORTED_MEDIA_TYPE": CodeInfo(415, "Unsupported media type", "不支持的内容类型"),
     "UNPROCESSABLE": CodeInfo(422, "Unprocessable content", "无法处理的内容"),
@@ -136,3 +147,15 @@ class RateLimited(AppError):
 
 class Unavailable(AppError):
     code = "UNAVAILABLE"
+
+
+class VersionConflict(Conflict):
+    """Optimistic-lock failure; carries the version the client should resync to."""
+
+    code = "VERSION_CONFLICT"
+
+    def __init__(self, current_version: int | None, detail: str | None = None) -> None:
+        super().__init__(
+            detail or f"the document is at version {current_version}; reload and retry",
+            currentVersion=current_version,
+        )

@@ -69,12 +69,15 @@ def render_problem(
     body = problem_body(
         code=code, status=status, detail=detail, language=language, errors=errors, extra=extra
     )
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="lowcode"')
     return ConnexionResponse(
         status_code=status,
         mimetype=PROBLEM_MEDIA_TYPE,
         content_type=PROBLEM_MEDIA_TYPE,
         body=json.dumps(body, ensure_ascii=False),
-        headers=dict(headers or {}),
+        headers=headers,
     )
 
 

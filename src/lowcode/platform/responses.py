@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion.lifecycle import ConnexionResponse
+
 JsonReply = tuple[Any, int, dict[str, str]]
+NoContent = ConnexionResponse
 
 
 def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JsonReply:
     return body, status, {"Content-Type": "application/json", **(headers or {})}
+
+
+def no_content() -> ConnexionResponse:
+    return ConnexionResponse(status_code=204)

@@ -8,12 +8,16 @@ from typing import Protocol
 
 from lowcode_gen.queries.identity import ROW_TYPES as _identity_rows
 from lowcode_gen.queries.identity import IdentityQueries
+from lowcode_gen.queries.workspaces import ROW_TYPES as _workspaces_rows
+from lowcode_gen.queries.workspaces import WorkspacesQueries
 
 
 class Queries(Protocol):
     identity: IdentityQueries
+    workspaces: WorkspacesQueries
 
 
 ROW_TYPES: dict[str, type] = {
     **_identity_rows,
+    **_workspaces_rows,
 }

@@ -1,0 +1,86 @@
+"""Session state for every authenticated request: Redis first, Postgres the truth.
+
+An access token is only as good as its session: a revoked session or a
+disabled user ends it. Checking Postgres on every request would cost a query,
+so the state is cached in Redis for `SESSION_CACHE_TTL_S`; every revocation
+overwrites the cached state immediately (after its transaction commits), so
+revocation takes effect at once, and the TTL bounds staleness if that write is
+ever lost. When Redis is unreachable, Postgres answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
+
+from lowcode.resources import Resources
+
+log = logging.getLogger("lowcode.identity.sessions")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    user_id: uuid.UUID
+    role: str
+    active: bool
+
+
+def _key(res: Resources, session_id: uuid.UUID) -> str:
+    return res.settings.redis_key("session", str(session_id))
+
+
+async def session_state(res: Resources, session_id: uuid.UUID) -> SessionState | None:
+    key = _key(res, session_id)
+    try:
+        cached = await res.redis.get(key)
+    except RedisError as e:
+        log.warning("session cache unavailable, asking Postgres", extra={"error": str(e)})
+        cached = None
+    if cached:
+        res.metrics.cache_requests.labels("session", "hit").inc()
+        data = json.loads(cached)
+        return SessionState(uuid.UUID(data["u"]), data["r"], data["a"])
+    res.metrics.cache_requests.labels("session", "miss").inc()
+    async with res.pool.acquire() as conn:
+        row = await res.queries.identity.get_session_state(conn, session_id=session_id)
+    if row is None:
+        return None
+    active = row.revoked_at is None and not row.disabled and row.expires_at > datetime.now(UTC)
+    state = SessionState(row.user_id, row.role, active)
+    await _store(res, session_id, state)
+    return state
+
+
+async def _store(res: Resources, session_id: uuid.UUID, state: SessionState) -> None:
+    # An inactive session never becomes active again; keep that answer as long
+    # as any access token of it could still be presented.
+    ttl = (
+        res.settings.session_cache_ttl_s
+        if state.active
+        else res.settings.access_token_ttl_s + res.settings.jwt_leeway_s
+    )
+    value = json.dumps({"u": str(state.user_id), "r": state.role, "a": state.active})
+    try:
+        await res.redis.set(_key(res, session_id), value, ex=ttl)
+    except RedisError as e:
+        log.warning("could not cache session state", extra={"error": str(e)})
+
+
+async def forget_sessions(res: Resources, session_ids: Iterable[uuid.UUID]) -> None:
+    """Drop cached state (after a commit) so the next request reads Postgres."""
+    keys = [_key(res, sid) for sid in session_ids]
+    if not keys:
+        return
+    try:
+        await res.redis.delete(*keys)
+    except RedisError as e:
+        log.error(
+            "could not invalidate cached sessions; they expire within the cache TTL",
+            extra={"error": str(e), "sessions": len(keys)},
+        )

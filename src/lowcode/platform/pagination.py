@@ -1,0 +1,36 @@
+"""`page` (1-based) and `page_size` (default 20, max 100; the spec enforces the
+bounds) → limit/offset, and the `{items, page, page_size, total}` envelope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    page: int = 1
+    page_size: int = 20
+
+    @property
+    def limit(self) -> int:
+        return self.page_size
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+@dataclass(frozen=True, slots=True)
+class PageOf:
+    items: list[Any]
+    page: PageRequest
+    total: int
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "items": [i.to_api() if hasattr(i, "to_api") else i for i in self.items],
+            "page": self.page.page,
+            "page_size": self.page.page_size,
+            "total": self.total,
+        }

@@ -1,0 +1,1 @@
+"""Workspaces (tenants) and their members. Everything else belongs to one."""

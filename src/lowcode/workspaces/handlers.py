@@ -1,0 +1,111 @@
+"""HTTP handlers of the workspaces context (operationIds `lowcode.workspaces.handlers.*`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from connexion import request
+
+from lowcode.identity.models import Actor
+from lowcode.platform.pagination import PageRequest
+from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.resources import from_request
+from lowcode.workspaces import service
+
+
+async def list_workspaces(
+    token_info: dict[str, Any], page: int = 1, page_size: int = 20
+) -> JsonReply:
+    actor = Actor.from_token_info(token_info)
+    result = await service.list_workspaces(
+        from_request(request), actor, PageRequest(page, page_size)
+    )
+    return json_reply(result.to_api())
+
+
+async def create_workspace(token_info: dict[str, Any], body: dict[str, Any]) -> JsonReply:
+    workspace = await service.create_workspace(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        name=body["name"],
+        description=body.get("description", ""),
+    )
+    return json_reply(workspace.to_api(), 201)
+
+
+async def get_workspace(token_info: dict[str, Any], workspace_id: str) -> JsonReply:
+    workspace = await service.get_workspace(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(workspace_id)
+    )
+    return json_reply(workspace.to_api())
+
+
+async def update_workspace(
+    token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
+) -> JsonReply:
+    workspace = await service.update_workspace(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        name=body.get("name"),
+        description=body.get("description"),
+        expected_version=body.get("version"),
+    )
+    return json_reply(workspace.to_api())
+
+
+async def delete_workspace(token_info: dict[str, Any], workspace_id: str) -> NoContent:
+    await service.delete_workspace(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(workspace_id)
+    )
+    return no_content()
+
+
+async def list_members(
+    token_info: dict[str, Any], workspace_id: str, page: int = 1, page_size: int = 20
+) -> JsonReply:
+    result = await service.list_members(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        PageRequest(page, page_size),
+    )
+    return json_reply(result.to_api())
+
+
+async def add_member(
+    token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
+) -> JsonReply:
+    member = await service.add_member(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        user_id=uuid.UUID(body["user_id"]) if "user_id" in body else None,
+        email=body.get("email"),
+        role=body["role"],
+    )
+    return json_reply(member.to_api(), 201)
+
+
+async def update_member(
+    token_info: dict[str, Any], workspace_id: str, user_id: str, body: dict[str, Any]
+) -> JsonReply:
+    member = await service.change_member_role(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        uuid.UUID(user_id),
+        body["role"],
+    )
+    return json_reply(member.to_api())
+
+
+async def remove_member(token_info: dict[str, Any], workspace_id: str, user_id: str) -> NoContent:
+    await service.remove_member(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        uuid.UUID(user_id),
+    )
+    return no_content()

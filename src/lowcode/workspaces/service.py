@@ -1,0 +1,203 @@
+"""Workspace and membership use cases."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from lowcode.identity.errors import UserNotFound
+from lowcode.identity.models import Actor
+from lowcode.platform.db import Connection, transaction
+from lowcode.platform.errors import Invalid, VersionConflict
+from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.resources import Resources
+from lowcode.workspaces.access import require_role
+from lowcode.workspaces.errors import AlreadyMember, LastOwner, MemberNotFound
+from lowcode.workspaces.models import Member, Workspace
+from lowcode_gen.queries.workspaces import GetMemberRow, ListMembersRow
+
+
+async def list_workspaces(res: Resources, actor: Actor, page: PageRequest) -> PageOf:
+    q = res.queries.workspaces
+    async with res.pool.acquire() as conn:
+        rows = [
+            Workspace(
+                r.id,
+                r.name,
+                r.description,
+                r.version,
+                r.created_by,
+                r.created_at,
+                r.updated_at,
+                r.my_role,
+            )
+            async for r in q.list_workspaces_of_user(
+                conn, user_id=actor.user_id, limit=page.limit, offset=page.offset
+            )
+        ]
+        total = await q.count_workspaces_of_user(conn, user_id=actor.user_id)
+    return PageOf(rows, page, total)
+
+
+async def create_workspace(
+    res: Resources, actor: Actor, *, name: str, description: str
+) -> Workspace:
+    """Create a workspace; the creator becomes its owner."""
+    q = res.queries.workspaces
+    async with transaction(res.pool) as conn:
+        row = await q.insert_workspace(
+            conn, name=name.strip(), description=description, created_by=actor.user_id
+        )
+        assert row is not None
+        await q.insert_member(conn, workspace_id=row.id, user_id=actor.user_id, role="owner")
+    return Workspace(
+        row.id,
+        row.name,
+        row.description,
+        row.version,
+        row.created_by,
+        row.created_at,
+        row.updated_at,
+        "owner",
+    )
+
+
+async def get_workspace(res: Resources, actor: Actor, workspace_id: uuid.UUID) -> Workspace:
+    async with res.pool.acquire() as conn:
+        return await require_role(res, conn, actor, workspace_id, "viewer")
+
+
+async def update_workspace(
+    res: Resources,
+    actor: Actor,
+    workspace_id: uuid.UUID,
+    *,
+    name: str | None,
+    description: str | None,
+    expected_version: int | None,
+) -> Workspace:
+    """Rename or describe (owners). With `expected_version`, a stale write is a
+    VERSION_CONFLICT instead of silently winning."""
+    q = res.queries.workspaces
+    async with transaction(res.pool) as conn:
+        current = await require_role(res, conn, actor, workspace_id, "owner")
+        row = await q.update_workspace(
+            conn,
+            workspace_id=workspace_id,
+            name=name.strip() if name is not None else None,
+            description=description,
+            expected_version=expected_version,
+        )
+        if row is None:
+            version = await q.get_workspace_version(conn, workspace_id=workspace_id)
+            raise VersionConflict(version)
+    return Workspace(
+        row.id,
+        row.name,
+        row.description,
+        row.version,
+        row.created_by,
+        row.created_at,
+        row.updated_at,
+        current.my_role,
+    )
+
+
+async def delete_workspace(res: Resources, actor: Actor, workspace_id: uuid.UUID) -> None:
+    async with transaction(res.pool) as conn:
+        await require_role(res, conn, actor, workspace_id, "owner")
+        await res.queries.workspaces.delete_workspace(conn, workspace_id=workspace_id)
+
+
+def _member(r: ListMembersRow | GetMemberRow | None) -> Member:
+    assert r is not None
+    return Member(r.user_id, r.email, r.display_name, r.role, r.created_at, r.updated_at)
+
+
+async def list_members(
+    res: Resources, actor: Actor, workspace_id: uuid.UUID, page: PageRequest
+) -> PageOf:
+    q = res.queries.workspaces
+    async with res.pool.acquire() as conn:
+        await require_role(res, conn, actor, workspace_id, "viewer")
+        rows = [
+            _member(r)
+            async for r in q.list_members(
+                conn, workspace_id=workspace_id, limit=page.limit, offset=page.offset
+            )
+        ]
+        total = await q.count_members(conn, workspace_id=workspace_id)
+    return PageOf(rows, page, total)
+
+
+async def add_member(
+    res: Resources,
+    actor: Actor,
+    workspace_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID | None,
+    email: str | None,
+    role: str,
+) -> Member:
+    """Owners add an existing user, named by id or email, with a role."""
+    if (user_id is None) == (email is None):
+        raise Invalid("give exactly one of user_id and email")
+    q = res.queries.workspaces
+    async with transaction(res.pool) as conn:
+        await require_role(res, conn, actor, workspace_id, "owner")
+        if user_id is None:
+            assert email is not None
+            user = await res.queries.identity.get_user_by_email(conn, email=email.strip())
+            if user is None:
+                raise UserNotFound(f"no user with email {email}")
+            user_id = user.id
+        elif await res.queries.identity.get_user(conn, user_id=user_id) is None:
+            raise UserNotFound(f"no user {user_id}")
+        try:
+            async with conn.transaction():  # savepoint: a duplicate must not end ours
+                await q.insert_member(conn, workspace_id=workspace_id, user_id=user_id, role=role)
+        except asyncpg.UniqueViolationError as e:
+            raise AlreadyMember("that user is already a member") from e
+        row = await q.get_member(conn, workspace_id=workspace_id, user_id=user_id)
+    return _member(row)
+
+
+async def _ensure_another_owner(
+    res: Resources, conn: Connection, workspace_id: uuid.UUID, leaving: uuid.UUID
+) -> None:
+    owners = [r.user_id async for r in res.queries.workspaces.lock_owners(
+        conn, workspace_id=workspace_id
+    )]  # fmt: skip
+    if leaving in owners and len(owners) == 1:
+        raise LastOwner("a workspace must keep at least one owner")
+
+
+async def change_member_role(
+    res: Resources, actor: Actor, workspace_id: uuid.UUID, user_id: uuid.UUID, role: str
+) -> Member:
+    q = res.queries.workspaces
+    async with transaction(res.pool) as conn:
+        await require_role(res, conn, actor, workspace_id, "owner")
+        if role != "owner":
+            await _ensure_another_owner(res, conn, workspace_id, user_id)
+        if not await q.update_member_role(
+            conn, workspace_id=workspace_id, user_id=user_id, role=role
+        ):
+            raise MemberNotFound(f"{user_id} is not a member")
+        row = await q.get_member(conn, workspace_id=workspace_id, user_id=user_id)
+    return _member(row)
+
+
+async def remove_member(
+    res: Resources, actor: Actor, workspace_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """Owners remove anyone; any member may remove (leave) themselves."""
+    minimum = "viewer" if user_id == actor.user_id else "owner"
+    async with transaction(res.pool) as conn:
+        await require_role(res, conn, actor, workspace_id, minimum)
+        await _ensure_another_owner(res, conn, workspace_id, user_id)
+        if not await res.queries.workspaces.delete_member(
+            conn, workspace_id=workspace_id, user_id=user_id
+        ):
+            raise MemberNotFound(f"{user_id} is not a member")
