@@ -33,7 +33,12 @@ from lowcode.platform.errors import AppError
 from lowcode.platform.metrics import Metrics
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
 from lowcode.platform.validation import VALIDATORS
-from lowcode.resources import STATE_RESOURCES, Resources, open_resources
+from lowcode.resources import (
+    STATE_OPERATION_SCOPES,
+    STATE_RESOURCES,
+    Resources,
+    open_resources,
+)
 from lowcode.settings import Settings
 
 log = logging.getLogger("lowcode.app")
@@ -50,6 +55,7 @@ class LowcodeApp:
     tracer_provider: TracerProvider
     connexion: AsyncApp
     ws_router: Router
+    operation_scopes: dict[str, frozenset[str]]
     asgi: ASGIApp = field(init=False)
     res: Resources | None = None
 
@@ -58,7 +64,9 @@ class LowcodeApp:
 
     async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            scope.setdefault("state", {})[STATE_RESOURCES] = self.res
+            state = scope.setdefault("state", {})
+            state[STATE_RESOURCES] = self.res
+            state[STATE_OPERATION_SCOPES] = self.operation_scopes
         if scope["type"] == "websocket":
             await self.ws_router(scope, receive, send)
         else:
@@ -73,6 +81,23 @@ def route_templates(spec: dict[str, Any]) -> dict[str, str]:
         for method, op in item.items()
         if method in HTTP_METHODS and "operationId" in op
     }
+
+
+def operation_scopes(spec: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """operationId → the scopes (global roles) its bearerAuth requirement lists.
+
+    Connexion hands required scopes only to OAuth2 handlers, not to HTTP bearer
+    ones, so the security handler looks them up here by the routed operation.
+    """
+    root = spec.get("security", [])
+    result: dict[str, frozenset[str]] = {}
+    for item in spec.get("paths", {}).values():
+        for method, op in item.items():
+            if method in HTTP_METHODS and "operationId" in op:
+                requirements = op.get("security", root)
+                scopes = {s for req in requirements for s in req.get("bearerAuth", [])}
+                result[op["operationId"]] = frozenset(scopes)
+    return result
 
 
 def create_app(
@@ -120,7 +145,14 @@ def create_app(
     cx.add_error_handler(HTTPException, problems.handle_http_exception)
     cx.add_error_handler(Exception, problems.handle_unexpected)
 
-    app = LowcodeApp(settings, metrics, tracer_provider, cx, Router(routes=ws_routes or []))
+    app = LowcodeApp(
+        settings,
+        metrics,
+        tracer_provider,
+        cx,
+        Router(routes=ws_routes or []),
+        operation_scopes(spec),
+    )
     holder["app"] = app
     access = AccessLogMiddleware(
         app.dispatch,

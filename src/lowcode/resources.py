@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from lowcode.identity.tokens import TokenService
 
 STATE_RESOURCES = "lowcode.resources"
+STATE_OPERATION_SCOPES = "lowcode.operation_scopes"
 
 
 @dataclass

@@ -13,15 +13,22 @@ from connexion.lifecycle import ConnexionRequest
 
 from lowcode.identity.errors import SessionRevoked, TokenInvalid
 from lowcode.identity.sessions_cache import session_state
+from lowcode.platform.access_log import ROUTING_EXTENSION
 from lowcode.platform.errors import Forbidden
 from lowcode.platform.request_context import STATE_KEY, RequestState
-from lowcode.resources import from_request
+from lowcode.resources import STATE_OPERATION_SCOPES, from_request
 
 # A global role grants these scopes; operations list the scope they need.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "user": frozenset({"user"}),
     "admin": frozenset({"user", "admin"}),
 }
+
+
+def _declared_scopes(request: ConnexionRequest) -> set[str]:
+    routing = request.scope.get("extensions", {}).get(ROUTING_EXTENSION) or {}
+    by_operation = request.scope.get("state", {}).get(STATE_OPERATION_SCOPES, {})
+    return set(by_operation.get(routing.get("operation_id"), ()))
 
 
 async def bearer_info(
@@ -39,7 +46,7 @@ async def bearer_info(
     if isinstance(request_state, RequestState):
         request_state.user_id = str(state.user_id)
     scopes = ROLE_SCOPES.get(state.role, frozenset())
-    missing = set(required_scopes or []) - scopes
+    missing = (set(required_scopes or []) | _declared_scopes(request)) - scopes
     if missing:
         raise Forbidden(f"requires the {', '.join(sorted(missing))} role")
     return {
