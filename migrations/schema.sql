@@ -18,6 +18,57 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: page_ops; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.page_ops (
+    page_id uuid NOT NULL,
+    version integer NOT NULL,
+    patch jsonb NOT NULL,
+    actor uuid,
+    op_id text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT page_ops_op_id_check CHECK (((length(op_id) >= 1) AND (length(op_id) <= 100))),
+    CONSTRAINT page_ops_version_check CHECK ((version >= 2))
+);
+
+--
+-- Name: page_revisions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.page_revisions (
+    page_id uuid NOT NULL,
+    version integer NOT NULL,
+    schema jsonb NOT NULL,
+    reason text NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT page_revisions_reason_check CHECK ((reason = ANY (ARRAY['create'::text, 'snapshot'::text, 'restore'::text, 'close'::text])))
+);
+
+--
+-- Name: pages; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.pages (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workspace_id uuid NOT NULL,
+    title text NOT NULL,
+    schema jsonb NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    snapshot_version integer DEFAULT 1 NOT NULL,
+    snapshot_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    CONSTRAINT pages_check CHECK (((snapshot_version >= 1) AND (snapshot_version <= version))),
+    CONSTRAINT pages_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200))),
+    CONSTRAINT pages_version_check CHECK ((version >= 1))
+);
+
+--
 -- Name: refresh_tokens; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -104,6 +155,27 @@ CREATE TABLE public.workspaces (
 );
 
 --
+-- Name: page_ops page_ops_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.page_ops
+    ADD CONSTRAINT page_ops_pkey PRIMARY KEY (page_id, version);
+
+--
+-- Name: page_revisions page_revisions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.page_revisions
+    ADD CONSTRAINT page_revisions_pkey PRIMARY KEY (page_id, version);
+
+--
+-- Name: pages pages_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pages
+    ADD CONSTRAINT pages_pkey PRIMARY KEY (id);
+
+--
 -- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -153,6 +225,18 @@ ALTER TABLE ONLY public.workspaces
     ADD CONSTRAINT workspaces_pkey PRIMARY KEY (id);
 
 --
+-- Name: page_ops_op_id_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX page_ops_op_id_key ON public.page_ops USING btree (page_id, op_id);
+
+--
+-- Name: pages_workspace_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX pages_workspace_idx ON public.pages USING btree (workspace_id, updated_at DESC) WHERE (deleted_at IS NULL);
+
+--
 -- Name: refresh_tokens_parent_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -187,6 +271,55 @@ CREATE UNIQUE INDEX users_email_lower_key ON public.users USING btree (lower(ema
 --
 
 CREATE INDEX workspace_members_user_idx ON public.workspace_members USING btree (user_id);
+
+--
+-- Name: page_ops page_ops_actor_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.page_ops
+    ADD CONSTRAINT page_ops_actor_fkey FOREIGN KEY (actor) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: page_ops page_ops_page_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.page_ops
+    ADD CONSTRAINT page_ops_page_id_fkey FOREIGN KEY (page_id) REFERENCES public.pages(id) ON DELETE CASCADE;
+
+--
+-- Name: page_revisions page_revisions_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.page_revisions
+    ADD CONSTRAINT page_revisions_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: page_revisions page_revisions_page_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.page_revisions
+    ADD CONSTRAINT page_revisions_page_id_fkey FOREIGN KEY (page_id) REFERENCES public.pages(id) ON DELETE CASCADE;
+
+--
+-- Name: pages pages_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pages
+    ADD CONSTRAINT pages_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: pages pages_updated_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pages
+    ADD CONSTRAINT pages_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: pages pages_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pages
+    ADD CONSTRAINT pages_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
 
 --
 -- Name: refresh_tokens refresh_tokens_parent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -240,4 +373,5 @@ ALTER TABLE ONLY public.workspaces
 
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261121000100'),
-    ('20261121000200');
+    ('20261121000200'),
+    ('20261121000300');

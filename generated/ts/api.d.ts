@@ -300,6 +300,167 @@ export interface paths {
         patch: operations["lowcode.workspaces.handlers.update_member"];
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/pages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        /** Pages of a workspace (members) */
+        get: operations["lowcode.pages.handlers.list_pages"];
+        put?: never;
+        /**
+         * Create a page (editors)
+         * @description Without `schema` the page starts with one root component.
+         */
+        post: operations["lowcode.pages.handlers.create_page"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pages/{page_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        /** A page with its current document (members) */
+        get: operations["lowcode.pages.handlers.get_page"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a page (owners)
+         * @description A soft delete; the page is not found afterwards.
+         */
+        delete: operations["lowcode.pages.handlers.delete_page"];
+        options?: never;
+        head?: never;
+        /** Rename a page (editors) */
+        patch: operations["lowcode.pages.handlers.update_page"];
+        trace?: never;
+    };
+    "/api/v1/pages/{page_id}/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace the whole document (editors)
+         * @description The expected version comes from `If-Match` (the `ETag` of a read) or
+         *     the body's `version`. Stored as the diff from the current document,
+         *     so it is an op like any other.
+         */
+        put: operations["lowcode.pages.handlers.replace_schema"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pages/{page_id}/patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a JSON Patch at a version (editors)
+         * @description The same operation as a WebSocket `op-patch`: applied only if the page
+         *     is at `baseVersion`, then it is version `baseVersion + 1`. Idempotent
+         *     by `opId`: a retry returns the original result with `duplicate: true`.
+         */
+        post: operations["lowcode.pages.handlers.patch_page"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pages/{page_id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        /** Revisions (snapshots) of a page, newest first (members) */
+        get: operations["lowcode.pages.handlers.list_revisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pages/{page_id}/revisions/{revision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+                /** @description The version the revision was taken at. */
+                revision: components["parameters"]["Revision"];
+            };
+            cookie?: never;
+        };
+        /** One revision with its document (members) */
+        get: operations["lowcode.pages.handlers.get_revision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pages/{page_id}/revisions/{revision}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+                /** @description The version the revision was taken at. */
+                revision: components["parameters"]["Revision"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision (editors)
+         * @description Appends an op that turns the current document into the revision's, so
+         *     the restore is ordered with concurrent edits and can be undone. With
+         *     `baseVersion`, it applies only at that version.
+         */
+        post: operations["lowcode.pages.handlers.restore_revision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -556,6 +717,111 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /**
+         * @description Components keyed by id; `rootId` names the root. Every child id must be
+         *     a component and no component may be its own ancestor (else `INVALID_DOCUMENT`).
+         */
+        PageDocument: {
+            rootId: string;
+            components: {
+                [key: string]: components["schemas"]["Component"];
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        Component: {
+            id: string;
+            name: string;
+            props?: {
+                [key: string]: unknown;
+            };
+            children?: string[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description One RFC 6902 operation. */
+        JsonPatchOperation: {
+            /** @enum {string} */
+            op: "add" | "remove" | "replace" | "move" | "copy" | "test";
+            path: string;
+            from?: string;
+            /** @description Any JSON value, null included (add, replace, test). */
+            value?: unknown;
+        };
+        /** @description The client's id for an op; retries reuse it. */
+        OpId: string;
+        PageSummary: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            workspace_id: string;
+            title: string;
+            version: number;
+            /** Format: uuid */
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            updated_by: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        Page: components["schemas"]["PageSummary"] & {
+            schema: components["schemas"]["PageDocument"];
+        };
+        PageList: {
+            items: components["schemas"]["PageSummary"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        PageCreate: {
+            title: string;
+            schema?: components["schemas"]["PageDocument"];
+        };
+        PageUpdate: {
+            title: string;
+        };
+        SchemaReplace: {
+            schema: components["schemas"]["PageDocument"];
+            /** @description The version the document is based on (instead of If-Match). */
+            version?: number;
+            opId?: components["schemas"]["OpId"];
+        };
+        PatchRequest: {
+            baseVersion: number;
+            patches: components["schemas"]["JsonPatchOperation"][];
+            opId: components["schemas"]["OpId"];
+        };
+        PatchResult: {
+            /** @description The version the op produced. */
+            version: number;
+            opId: string;
+            /** @description True when this opId had already been applied (a retry). */
+            duplicate: boolean;
+        };
+        RestoreRequest: {
+            baseVersion?: number;
+            opId?: components["schemas"]["OpId"];
+        };
+        RevisionSummary: {
+            version: number;
+            /** @enum {string} */
+            reason: "create" | "snapshot" | "restore" | "close";
+            /** Format: uuid */
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        Revision: components["schemas"]["RevisionSummary"] & {
+            schema: components["schemas"]["PageDocument"];
+        };
+        RevisionList: {
+            items: components["schemas"]["RevisionSummary"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
         Liveness: {
             /** @enum {string} */
             status: "ok";
@@ -610,6 +876,36 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The document would exceed the size limit (`TOO_LARGE`). */
+        TooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The patch does not apply (`PATCH_FAILED`, with `opIndex`) or the result
+         *     is not a valid page document (`INVALID_DOCUMENT`, with `errors`).
+         */
+        Unprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Neither `If-Match` nor a body `version` said what the change is based on. */
+        PreconditionRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Rate limit hit (`RATE_LIMITED`); retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
@@ -640,6 +936,9 @@ export interface components {
         };
     };
     parameters: {
+        PageId: string;
+        /** @description The version the revision was taken at. */
+        Revision: number;
         /** @description 1-based page number. */
         Page: number;
         PageSize: number;
@@ -648,7 +947,10 @@ export interface components {
         WorkspaceId: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The page's version, quoted, e.g. `"7"`; send it back in `If-Match`. */
+        ETag: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1273,6 +1575,331 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+        };
+    };
+    "lowcode.pages.handlers.list_pages": {
+        parameters: {
+            query?: {
+                /** @description Substring of the title (case-insensitive). */
+                q?: string;
+                sort?: "title" | "-title" | "created_at" | "-created_at" | "updated_at" | "-updated_at";
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of page summaries (without documents). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    "lowcode.pages.handlers.create_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "title": "Sales dashboard"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PageCreate"];
+            };
+        };
+        responses: {
+            /** @description The new page at version 1. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    "lowcode.pages.handlers.get_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page after its last accepted op; `ETag` is its version. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    "lowcode.pages.handlers.delete_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    "lowcode.pages.handlers.update_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PageUpdate"];
+            };
+        };
+        responses: {
+            /** @description The page summary with the new title. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    "lowcode.pages.handlers.replace_schema": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version the document is based on, e.g. `"7"`. */
+                "If-Match"?: string;
+            };
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchemaReplace"];
+            };
+        };
+        responses: {
+            /** @description The page after the change. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    "lowcode.pages.handlers.patch_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "baseVersion": 3,
+                 *       "opId": "9f1c2e-1",
+                 *       "patches": [
+                 *         {
+                 *           "op": "replace",
+                 *           "path": "/components/root-1/props/title",
+                 *           "value": "Q3 revenue"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PatchRequest"];
+            };
+        };
+        responses: {
+            /** @description The op's version (or the original op's, for a retry). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatchResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+        };
+    };
+    "lowcode.pages.handlers.list_revisions": {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of revisions, without their documents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    "lowcode.pages.handlers.get_revision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+                /** @description The version the revision was taken at. */
+                revision: components["parameters"]["Revision"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document as it was at that version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revision"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    "lowcode.pages.handlers.restore_revision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: components["parameters"]["PageId"];
+                /** @description The version the revision was taken at. */
+                revision: components["parameters"]["Revision"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RestoreRequest"];
+            };
+        };
+        responses: {
+            /** @description The restoring op. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatchResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
         };
     };
     "lowcode.identity.handlers.jwks": {

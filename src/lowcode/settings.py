@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     rate_limit_register_ip: str = Field(default="10/minute", alias="RATE_LIMIT_REGISTER_IP")
     rate_limit_register_email: str = Field(default="5/minute", alias="RATE_LIMIT_REGISTER_EMAIL")
 
+    # Pages: document size limit, snapshot cadence, read cache lifetime.
+    page_max_bytes: int = Field(default=2 * 1024 * 1024, alias="PAGE_MAX_BYTES")
+    page_snapshot_every_ops: int = Field(default=50, alias="PAGE_SNAPSHOT_EVERY_OPS")
+    page_snapshot_every_s: float = Field(default=30.0, alias="PAGE_SNAPSHOT_EVERY_S")
+    page_cache_ttl_s: int = Field(default=600, alias="PAGE_CACHE_TTL_S")
+
     calcite_target: str = Field(default="127.0.0.1:50051", alias="CALCITE_TARGET")
     seatunnel_target: str = Field(default="127.0.0.1:50052", alias="SEATUNNEL_TARGET")
     legacy_base_url: str | None = Field(default=None, alias="LEGACY_BASE_URL")

@@ -1,0 +1,23 @@
+-- name: append_ops(page_id, versions, patches, op_ids, actor)!
+-- Several consecutive ops in one statement (rooms batch what is queued).
+-- `patches` are JSON texts: a patch is itself a JSON array, which a jsonb[]
+-- parameter would take for a second array dimension.
+INSERT INTO page_ops (page_id, version, patch, op_id, actor)
+SELECT :page_id, t.version, CAST(t.patch AS jsonb), t.op_id, :actor
+  FROM unnest(CAST(:versions AS integer[]), CAST(:patches AS text[]), CAST(:op_ids AS text[]))
+       AS t(version, patch, op_id);
+
+-- name: ops_after(page_id, after_version)
+SELECT version, patch, op_id, actor, at
+  FROM page_ops
+ WHERE page_id = :page_id AND version > :after_version
+ ORDER BY version;
+
+-- name: find_op(page_id, op_id)^
+SELECT version, patch, op_id, actor, at
+  FROM page_ops
+ WHERE page_id = :page_id AND op_id = :op_id;
+
+-- name: notify_page_ops(payload)$
+-- Delivered at commit to every LISTENer (the collaboration rooms).
+SELECT pg_notify('lowcode_page_ops', :payload);

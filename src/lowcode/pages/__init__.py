@@ -1,0 +1,1 @@
+"""Pages: JSON component documents, ordered by the page_ops log."""

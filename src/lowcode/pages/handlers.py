@@ -1,0 +1,146 @@
+"""HTTP handlers of the pages context (operationIds `lowcode.pages.handlers.*`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from connexion import request
+
+from lowcode.identity.models import Actor
+from lowcode.pages import service
+from lowcode.pages.errors import PreconditionRequired
+from lowcode.pages.models import Page
+from lowcode.platform.pagination import PageRequest
+from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.resources import from_request
+
+
+def _page_reply(page: Page, status: int = 200) -> JsonReply:
+    return json_reply(page.to_api(), status, headers={"ETag": f'"{page.version}"'})
+
+
+def _if_match_version() -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionRequired('If-Match must be a page version such as "7"')
+    return int(value)
+
+
+async def list_pages(
+    token_info: dict[str, Any],
+    workspace_id: str,
+    q: str | None = None,
+    sort: str = "-updated_at",
+    page: int = 1,
+    page_size: int = 20,
+) -> JsonReply:
+    result = await service.list_pages(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        query=q,
+        sort=sort,
+        page=PageRequest(page, page_size),
+    )
+    return json_reply(result.to_api())
+
+
+async def create_page(
+    token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
+) -> JsonReply:
+    created = await service.create_page(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        title=body["title"],
+        document=body.get("schema"),
+    )
+    return _page_reply(created, 201)
+
+
+async def get_page(token_info: dict[str, Any], page_id: str) -> JsonReply:
+    page = await service.get_page(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id)
+    )
+    return _page_reply(page)
+
+
+async def update_page(token_info: dict[str, Any], page_id: str, body: dict[str, Any]) -> JsonReply:
+    summary = await service.update_title(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id), body["title"]
+    )
+    return json_reply(summary.to_api())
+
+
+async def delete_page(token_info: dict[str, Any], page_id: str) -> NoContent:
+    await service.delete_page(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id)
+    )
+    return no_content()
+
+
+async def replace_schema(
+    token_info: dict[str, Any], page_id: str, body: dict[str, Any]
+) -> JsonReply:
+    base = _if_match_version() or body.get("version")
+    if base is None:
+        raise PreconditionRequired("send If-Match or a body version: the version this replaces")
+    page = await service.replace_document(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(page_id),
+        base_version=base,
+        document=body["schema"],
+        op_id=body.get("opId"),
+    )
+    return _page_reply(page)
+
+
+async def patch_page(token_info: dict[str, Any], page_id: str, body: dict[str, Any]) -> JsonReply:
+    op = await service.patch_page(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(page_id),
+        base_version=body["baseVersion"],
+        patch=body["patches"],
+        op_id=body["opId"],
+    )
+    return json_reply(op.to_api())
+
+
+async def list_revisions(
+    token_info: dict[str, Any], page_id: str, page: int = 1, page_size: int = 20
+) -> JsonReply:
+    result = await service.list_revisions(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(page_id),
+        PageRequest(page, page_size),
+    )
+    return json_reply(result.to_api())
+
+
+async def get_revision(token_info: dict[str, Any], page_id: str, revision: int) -> JsonReply:
+    found = await service.get_revision(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id), revision
+    )
+    return json_reply(found.to_api())
+
+
+async def restore_revision(
+    token_info: dict[str, Any], page_id: str, revision: int, body: dict[str, Any] | None = None
+) -> JsonReply:
+    body = body or {}
+    op = await service.restore_revision(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(page_id),
+        revision,
+        base_version=body.get("baseVersion"),
+        op_id=body.get("opId"),
+    )
+    return json_reply(op.to_api())

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lowcode.pages.document import Document, Patch
+
+
+@dataclass(frozen=True, slots=True)
+class PageSummary:
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    title: str
+    version: int
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_by: uuid.UUID | None
+    updated_at: datetime
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "workspace_id": str(self.workspace_id),
+            "title": self.title,
+            "version": self.version,
+            "created_by": str(self.created_by) if self.created_by else None,
+            "created_at": self.created_at.isoformat(),
+            "updated_by": str(self.updated_by) if self.updated_by else None,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    summary: PageSummary
+    document: Document
+
+    @property
+    def version(self) -> int:
+        return self.summary.version
+
+    def to_api(self) -> dict[str, Any]:
+        return {**self.summary.to_api(), "schema": self.document}
+
+
+@dataclass(frozen=True, slots=True)
+class OpInput:
+    """One change: an RFC 6902 patch and the client's id for it (for retries)."""
+
+    patch: Patch
+    op_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedOp:
+    version: int
+    op_id: str
+    patch: Patch
+    actor: uuid.UUID | None
+    duplicate: bool = False
+
+    def to_api(self) -> dict[str, Any]:
+        return {"version": self.version, "opId": self.op_id, "duplicate": self.duplicate}
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one append produced: the ops with their versions and the document after them."""
+
+    ops: list[AppliedOp]
+    document: Document
+    version: int
+    snapshot: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    version: int
+    reason: str
+    created_by: uuid.UUID | None
+    created_at: datetime
+    document: Document | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "version": self.version,
+            "reason": self.reason,
+            "created_by": str(self.created_by) if self.created_by else None,
+            "created_at": self.created_at.isoformat(),
+        }
+        if self.document is not None:
+            body["schema"] = self.document
+        return body

@@ -1,0 +1,166 @@
+"""The op log: the one write path for every page change (HTTP now, rooms next).
+
+`append_ops` runs in the caller's transaction and orders changes through the
+database: the head update `WHERE version = base` lets exactly one writer move
+a page from v to v+1 (the others get VERSION_CONFLICT with the head), and the
+(page_id, version) primary key of page_ops is the backstop that makes a
+second v+1 impossible whatever path wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from lowcode.pages import cache
+from lowcode.pages.document import Document, apply_patch, validate_document
+from lowcode.pages.errors import PageNotFound
+from lowcode.pages.models import AppendResult, AppliedOp, OpInput
+from lowcode.platform.db import Connection
+from lowcode.platform.errors import VersionConflict
+from lowcode.resources import Resources
+from lowcode_gen.queries.pages import GetPageHeadRow
+
+NOTIFY_CHANNEL = "lowcode_page_ops"
+
+
+class OpLogGap(RuntimeError):
+    """Ops needed to rebuild a version are missing (compacted meanwhile); re-read."""
+
+
+async def replay(
+    res: Resources,
+    conn: Connection,
+    page_id: uuid.UUID,
+    snapshot: Document,
+    snapshot_version: int,
+    target_version: int,
+) -> Document:
+    """The document at `target_version`: the snapshot plus the ops after it."""
+    document = snapshot
+    expected = snapshot_version + 1
+    async for op in res.queries.pages.ops_after(
+        conn, page_id=page_id, after_version=snapshot_version
+    ):
+        if op.version > target_version:
+            break
+        if op.version != expected:
+            raise OpLogGap(f"page {page_id}: expected op {expected}, found {op.version}")
+        document = apply_patch(document, op.patch)
+        expected += 1
+    if expected != target_version + 1:
+        raise OpLogGap(f"page {page_id}: ops end at {expected - 1}, head is {target_version}")
+    return document
+
+
+async def document_at_head(
+    res: Resources,
+    conn: Connection,
+    page_id: uuid.UUID,
+    *,
+    snapshot: Document,
+    snapshot_version: int,
+    version: int,
+) -> Document:
+    if version == snapshot_version:
+        return snapshot
+    return await cache.get_or_build(
+        res,
+        page_id,
+        version,
+        lambda: replay(res, conn, page_id, snapshot, snapshot_version, version),
+    )
+
+
+async def append_ops(
+    res: Resources,
+    conn: Connection,
+    *,
+    page_id: uuid.UUID,
+    base_version: int,
+    ops: list[OpInput],
+    actor: uuid.UUID,
+    snapshot_reason: str | None = None,
+) -> AppendResult:
+    """Apply `ops` in order on top of `base_version` and append them as versions
+    base+1…base+n, in the caller's transaction. Raises VERSION_CONFLICT when the
+    head is not `base_version`, PATCH_FAILED / INVALID_DOCUMENT / TOO_LARGE when
+    an op does not apply or breaks the document; nothing is written then.
+    `snapshot_reason` forces a snapshot (a revision) at the new head."""
+    q = res.queries.pages
+    head = await q.get_page_head(conn, page_id=page_id)
+    if head is None:
+        raise PageNotFound(f"no page {page_id}")
+    if head.version != base_version:
+        raise VersionConflict(head.version)
+    document = await document_at_head(
+        res, conn, page_id,
+        snapshot=head.schema, snapshot_version=head.snapshot_version, version=head.version,
+    )  # fmt: skip
+    for op in ops:
+        document = apply_patch(document, op.patch)
+    validate_document(document, res.settings.page_max_bytes)
+
+    new_version = base_version + len(ops)
+    if not await q.advance_head(
+        conn, page_id=page_id, base_version=base_version, new_version=new_version,
+        updated_by=actor,
+    ):  # fmt: skip
+        raise VersionConflict(await _head_version(res, conn, page_id))
+    versions = list(range(base_version + 1, new_version + 1))
+    await q.append_ops(
+        conn,
+        page_id=page_id,
+        versions=versions,
+        patches=[json.dumps(op.patch) for op in ops],
+        op_ids=[op.op_id for op in ops],
+        actor=actor,
+    )
+    snapshot = snapshot_reason is not None or _snapshot_due(res, head, new_version)
+    if snapshot:
+        await write_snapshot(
+            res, conn, page_id, document, new_version, snapshot_reason or "snapshot", actor
+        )
+    await q.notify_page_ops(
+        conn, payload=json.dumps({"page_id": str(page_id), "version": new_version})
+    )
+    applied = [AppliedOp(v, op.op_id, op.patch, actor) for v, op in zip(versions, ops, strict=True)]
+    return AppendResult(applied, document, new_version, snapshot)
+
+
+def _snapshot_due(res: Resources, head: GetPageHeadRow, new_version: int) -> bool:
+    s = res.settings
+    if new_version - head.snapshot_version >= s.page_snapshot_every_ops:
+        return True
+    age = (datetime.now(UTC) - head.snapshot_at).total_seconds()
+    return age >= s.page_snapshot_every_s
+
+
+async def write_snapshot(
+    res: Resources,
+    conn: Connection,
+    page_id: uuid.UUID,
+    document: Document,
+    version: int,
+    reason: str,
+    actor: uuid.UUID | None,
+) -> None:
+    """Materialise `document` as the page's snapshot at `version`; it is a revision too."""
+    await res.queries.pages.write_snapshot(
+        conn, page_id=page_id, schema=document, snapshot_version=version
+    )
+    await res.queries.pages.insert_revision(
+        conn, page_id=page_id, version=version, schema=document, reason=reason, created_by=actor
+    )
+
+
+async def _head_version(res: Resources, conn: Connection, page_id: uuid.UUID) -> int | None:
+    head = await res.queries.pages.get_page_head(conn, page_id=page_id)
+    return head.version if head else None
+
+
+def is_op_id_conflict(error: asyncpg.UniqueViolationError) -> bool:
+    return getattr(error, "constraint_name", None) == "page_ops_op_id_key"

@@ -1,0 +1,276 @@
+"""Page use cases. Every document change goes through `oplog.append_ops`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import jsonpatch
+
+from lowcode.identity.models import Actor
+from lowcode.identity.users import like_pattern
+from lowcode.pages import cache, oplog
+from lowcode.pages.document import Document, Patch, new_document, validate_document
+from lowcode.pages.errors import OpIdReused, PageNotFound, RevisionNotFound
+from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSummary, Revision
+from lowcode.platform.db import Connection, transaction
+from lowcode.platform.errors import Forbidden, VersionConflict
+from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.resources import Resources
+from lowcode.workspaces.access import require_role
+from lowcode.workspaces.models import role_at_least
+from lowcode_gen.queries.pages import GetPageForMemberRow
+
+
+def _summary(row: Any) -> PageSummary:
+    return PageSummary(
+        row.id, row.workspace_id, row.title, row.version, row.created_by,
+        row.created_at, row.updated_by, row.updated_at,
+    )  # fmt: skip
+
+
+async def _page_for(
+    res: Resources, conn: Connection, actor: Actor, page_id: uuid.UUID, minimum: str
+) -> GetPageForMemberRow:
+    """The page row if the actor may act on it with `minimum` workspace role.
+    Pages of workspaces the actor is not in are simply not found."""
+    row = await res.queries.pages.get_page_for_member(conn, page_id=page_id, user_id=actor.user_id)
+    if row is None or row.my_role is None:
+        raise PageNotFound(f"no page {page_id}")
+    if not role_at_least(row.my_role, minimum):
+        raise Forbidden(f"requires the {minimum} role in the page's workspace")
+    return row
+
+
+async def list_pages(
+    res: Resources,
+    actor: Actor,
+    workspace_id: uuid.UUID,
+    *,
+    query: str | None,
+    sort: str,
+    page: PageRequest,
+) -> PageOf:
+    pattern = like_pattern(query.strip()) if query and query.strip() else None
+    q = res.queries.pages
+    async with res.pool.acquire() as conn:
+        await require_role(res, conn, actor, workspace_id, "viewer")
+        rows = [
+            _summary(r)
+            async for r in q.list_pages(
+                conn, workspace_id=workspace_id, query=pattern, sort=sort,
+                limit=page.limit, offset=page.offset,
+            )
+        ]  # fmt: skip
+        total = await q.count_pages(conn, workspace_id=workspace_id, query=pattern)
+    return PageOf(rows, page, total)
+
+
+async def create_page(
+    res: Resources,
+    actor: Actor,
+    workspace_id: uuid.UUID,
+    *,
+    title: str,
+    document: Document | None,
+) -> Page:
+    """Create a page (editors); without a document it gets one root component."""
+    document = document if document is not None else new_document(title.strip())
+    validate_document(document, res.settings.page_max_bytes)
+    async with transaction(res.pool) as conn:
+        await require_role(res, conn, actor, workspace_id, "editor")
+        row = await res.queries.pages.insert_page(
+            conn, workspace_id=workspace_id, title=title.strip(), schema=document,
+            created_by=actor.user_id,
+        )  # fmt: skip
+        assert row is not None
+        await res.queries.pages.insert_revision(
+            conn, page_id=row.id, version=1, schema=document, reason="create",
+            created_by=actor.user_id,
+        )  # fmt: skip
+    return Page(_summary(row), document)
+
+
+async def get_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> Page:
+    """The current state: the snapshot plus the ops after it (cached per version).
+    A read never creates anything (no room, no snapshot)."""
+    for attempt in range(3):
+        async with res.pool.acquire() as conn:
+            row = await _page_for(res, conn, actor, page_id, "viewer")
+            try:
+                document = await oplog.document_at_head(
+                    res, conn, page_id,
+                    snapshot=row.schema, snapshot_version=row.snapshot_version,
+                    version=row.version,
+                )  # fmt: skip
+            except oplog.OpLogGap:
+                if attempt == 2:
+                    raise
+                continue  # compacted between our two reads: read the head again
+        return Page(_summary(row), document)
+    raise AssertionError("unreachable")
+
+
+async def update_title(res: Resources, actor: Actor, page_id: uuid.UUID, title: str) -> PageSummary:
+    async with transaction(res.pool) as conn:
+        await _page_for(res, conn, actor, page_id, "editor")
+        row = await res.queries.pages.update_title(
+            conn, page_id=page_id, title=title.strip(), updated_by=actor.user_id
+        )
+        if row is None:
+            raise PageNotFound(f"no page {page_id}")
+    return _summary(row)
+
+
+async def delete_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> None:
+    """Soft delete (owners): the page is gone for every reader from now on."""
+    async with transaction(res.pool) as conn:
+        await _page_for(res, conn, actor, page_id, "owner")
+        await res.queries.pages.soft_delete_page(conn, page_id=page_id)
+
+
+async def patch_page(
+    res: Resources,
+    actor: Actor,
+    page_id: uuid.UUID,
+    *,
+    base_version: int,
+    patch: Patch,
+    op_id: str,
+) -> AppliedOp:
+    """Apply one JSON Patch at `base_version` — the HTTP twin of a WebSocket op.
+
+    Idempotent by `op_id`: a retry (even a concurrent one) gets the original
+    op's result with `duplicate` set, and the patch is never applied twice.
+    """
+    async with res.pool.acquire() as conn:
+        await _page_for(res, conn, actor, page_id, "editor")
+        earlier = await _existing_op(res, conn, page_id, op_id, patch)
+    if earlier is not None:
+        return earlier
+    try:
+        result = await _append(res, actor, page_id, base_version, [OpInput(patch, op_id)])
+    except (VersionConflict, asyncpg.UniqueViolationError):
+        # Lost a race — possibly to a retry of this very op.
+        async with res.pool.acquire() as conn:
+            earlier = await _existing_op(res, conn, page_id, op_id, patch)
+        if earlier is not None:
+            return earlier
+        raise
+    return result.ops[0]
+
+
+async def replace_document(
+    res: Resources,
+    actor: Actor,
+    page_id: uuid.UUID,
+    *,
+    base_version: int,
+    document: Document,
+    op_id: str | None,
+) -> Page:
+    """PUT of the whole document at `base_version`, stored as the diff from the
+    current document, so it is an op like any other (ordered, broadcast)."""
+    async with transaction(res.pool) as conn:
+        row = await _page_for(res, conn, actor, page_id, "editor")
+        if row.version != base_version:
+            raise VersionConflict(row.version)
+        current = await oplog.document_at_head(
+            res, conn, page_id,
+            snapshot=row.schema, snapshot_version=row.snapshot_version, version=row.version,
+        )  # fmt: skip
+        patch = jsonpatch.make_patch(current, document).patch
+        if not patch:
+            return Page(_summary(row), current)
+        result = await oplog.append_ops(
+            res, conn, page_id=page_id, base_version=base_version,
+            ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}")], actor=actor.user_id,
+        )  # fmt: skip
+    await cache.put(res, page_id, result.version, result.document)
+    return await get_page(res, actor, page_id)
+
+
+async def list_revisions(
+    res: Resources, actor: Actor, page_id: uuid.UUID, page: PageRequest
+) -> PageOf:
+    q = res.queries.pages
+    async with res.pool.acquire() as conn:
+        await _page_for(res, conn, actor, page_id, "viewer")
+        rows = [
+            Revision(r.version, r.reason, r.created_by, r.created_at)
+            async for r in q.list_revisions(
+                conn, page_id=page_id, limit=page.limit, offset=page.offset
+            )
+        ]
+        total = await q.count_revisions(conn, page_id=page_id)
+    return PageOf(rows, page, total)
+
+
+async def get_revision(res: Resources, actor: Actor, page_id: uuid.UUID, version: int) -> Revision:
+    async with res.pool.acquire() as conn:
+        await _page_for(res, conn, actor, page_id, "viewer")
+        row = await res.queries.pages.get_revision(conn, page_id=page_id, version=version)
+    if row is None:
+        raise RevisionNotFound(f"page {page_id} has no revision {version}")
+    return Revision(row.version, row.reason, row.created_by, row.created_at, row.schema)
+
+
+async def restore_revision(
+    res: Resources,
+    actor: Actor,
+    page_id: uuid.UUID,
+    version: int,
+    *,
+    base_version: int | None,
+    op_id: str | None,
+) -> AppliedOp:
+    """Make the document what it was at `version`, as a new op (so it is ordered
+    with concurrent edits and can itself be undone by restoring again)."""
+    async with transaction(res.pool) as conn:
+        await _page_for(res, conn, actor, page_id, "editor")
+        # Without a base version the restore applies to whatever the head is;
+        # the row lock keeps the head still while we diff against it.
+        head = await res.queries.pages.lock_page_head(conn, page_id=page_id)
+        if head is None:
+            raise PageNotFound(f"no page {page_id}")
+        if base_version is not None and base_version != head.version:
+            raise VersionConflict(head.version)
+        target = await res.queries.pages.get_revision(conn, page_id=page_id, version=version)
+        if target is None:
+            raise RevisionNotFound(f"page {page_id} has no revision {version}")
+        current = await oplog.document_at_head(
+            res, conn, page_id,
+            snapshot=head.schema, snapshot_version=head.snapshot_version, version=head.version,
+        )  # fmt: skip
+        patch = jsonpatch.make_patch(current, target.schema).patch
+        result = await oplog.append_ops(
+            res, conn, page_id=page_id, base_version=head.version,
+            ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}")],
+            actor=actor.user_id, snapshot_reason="restore",
+        )  # fmt: skip
+    await cache.put(res, page_id, result.version, result.document)
+    return result.ops[0]
+
+
+async def _append(
+    res: Resources, actor: Actor, page_id: uuid.UUID, base_version: int, ops: list[OpInput]
+) -> AppendResult:
+    async with transaction(res.pool) as conn:
+        result = await oplog.append_ops(
+            res, conn, page_id=page_id, base_version=base_version, ops=ops, actor=actor.user_id
+        )
+    # Only now is the version committed, so only now may it be cached.
+    await cache.put(res, page_id, result.version, result.document)
+    return result
+
+
+async def _existing_op(
+    res: Resources, conn: Connection, page_id: uuid.UUID, op_id: str, patch: Patch
+) -> AppliedOp | None:
+    row = await res.queries.pages.find_op(conn, page_id=page_id, op_id=op_id)
+    if row is None:
+        return None
+    if row.patch != patch:
+        raise OpIdReused(f"opId {op_id!r} was already used for a different patch")
+    return AppliedOp(row.version, row.op_id, row.patch, row.actor, duplicate=True)
