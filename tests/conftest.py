@@ -142,5 +142,4 @@ def logs() -> Iterator[LogCapture]:
         root.removeHandler(capture.handler)
 
 
-def unique_email(tag: str = "user") -> str:
-    return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
+from tests.support import unique_email  # noqa: E402,F401  (re-exported for older tests)

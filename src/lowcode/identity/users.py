@@ -101,9 +101,10 @@ async def delete_user(res: Resources, actor: Actor, user_id: uuid.UUID) -> None:
     async with transaction(res.pool) as conn:
         if await res.queries.identity.lock_user(conn, user_id=user_id) is None:
             raise UserNotFound(f"no user {user_id}")
-        sole = [r.workspace_id async for r in res.queries.workspaces.sole_owned_workspaces(
-            conn, user_id=user_id
-        )]  # fmt: skip
+        sole = [
+            r.workspace_id
+            async for r in res.queries.workspaces.sole_owned_workspaces(conn, user_id=user_id)
+        ]
         if sole:
             raise LastOwner(
                 f"the user is the only owner of {len(sole)} workspace(s); transfer ownership first",

@@ -97,18 +97,25 @@ async def append_ops(
     if head.version != base_version:
         raise VersionConflict(head.version)
     document = await document_at_head(
-        res, conn, page_id,
-        snapshot=head.schema, snapshot_version=head.snapshot_version, version=head.version,
-    )  # fmt: skip
+        res,
+        conn,
+        page_id,
+        snapshot=head.schema,
+        snapshot_version=head.snapshot_version,
+        version=head.version,
+    )
     for op in ops:
         document = apply_patch(document, op.patch)
     validate_document(document, res.settings.page_max_bytes)
 
     new_version = base_version + len(ops)
     if not await q.advance_head(
-        conn, page_id=page_id, base_version=base_version, new_version=new_version,
+        conn,
+        page_id=page_id,
+        base_version=base_version,
+        new_version=new_version,
         updated_by=actor,
-    ):  # fmt: skip
+    ):
         raise VersionConflict(await _head_version(res, conn, page_id))
     versions = list(range(base_version + 1, new_version + 1))
     await q.append_ops(

@@ -25,9 +25,15 @@ from lowcode_gen.queries.pages import GetPageForMemberRow
 
 def _summary(row: Any) -> PageSummary:
     return PageSummary(
-        row.id, row.workspace_id, row.title, row.version, row.created_by,
-        row.created_at, row.updated_by, row.updated_at,
-    )  # fmt: skip
+        row.id,
+        row.workspace_id,
+        row.title,
+        row.version,
+        row.created_by,
+        row.created_at,
+        row.updated_by,
+        row.updated_at,
+    )
 
 
 async def _page_for(
@@ -59,10 +65,14 @@ async def list_pages(
         rows = [
             _summary(r)
             async for r in q.list_pages(
-                conn, workspace_id=workspace_id, query=pattern, sort=sort,
-                limit=page.limit, offset=page.offset,
+                conn,
+                workspace_id=workspace_id,
+                query=pattern,
+                sort=sort,
+                limit=page.limit,
+                offset=page.offset,
             )
-        ]  # fmt: skip
+        ]
         total = await q.count_pages(conn, workspace_id=workspace_id, query=pattern)
     return PageOf(rows, page, total)
 
@@ -81,14 +91,21 @@ async def create_page(
     async with transaction(res.pool) as conn:
         await require_role(res, conn, actor, workspace_id, "editor")
         row = await res.queries.pages.insert_page(
-            conn, workspace_id=workspace_id, title=title.strip(), schema=document,
+            conn,
+            workspace_id=workspace_id,
+            title=title.strip(),
+            schema=document,
             created_by=actor.user_id,
-        )  # fmt: skip
+        )
         assert row is not None
         await res.queries.pages.insert_revision(
-            conn, page_id=row.id, version=1, schema=document, reason="create",
+            conn,
+            page_id=row.id,
+            version=1,
+            schema=document,
+            reason="create",
             created_by=actor.user_id,
-        )  # fmt: skip
+        )
     return Page(_summary(row), document)
 
 
@@ -100,10 +117,13 @@ async def get_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> Page:
             row = await _page_for(res, conn, actor, page_id, "viewer")
             try:
                 document = await oplog.document_at_head(
-                    res, conn, page_id,
-                    snapshot=row.schema, snapshot_version=row.snapshot_version,
+                    res,
+                    conn,
+                    page_id,
+                    snapshot=row.schema,
+                    snapshot_version=row.snapshot_version,
                     version=row.version,
-                )  # fmt: skip
+                )
             except oplog.OpLogGap:
                 if attempt == 2:
                     raise
@@ -177,16 +197,24 @@ async def replace_document(
         if row.version != base_version:
             raise VersionConflict(row.version)
         current = await oplog.document_at_head(
-            res, conn, page_id,
-            snapshot=row.schema, snapshot_version=row.snapshot_version, version=row.version,
-        )  # fmt: skip
+            res,
+            conn,
+            page_id,
+            snapshot=row.schema,
+            snapshot_version=row.snapshot_version,
+            version=row.version,
+        )
         patch = jsonpatch.make_patch(current, document).patch
         if not patch:
             return Page(_summary(row), current)
         result = await oplog.append_ops(
-            res, conn, page_id=page_id, base_version=base_version,
-            ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}")], actor=actor.user_id,
-        )  # fmt: skip
+            res,
+            conn,
+            page_id=page_id,
+            base_version=base_version,
+            ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}")],
+            actor=actor.user_id,
+        )
     await cache.put(res, page_id, result.version, result.document)
     return await get_page(res, actor, page_id)
 
@@ -240,15 +268,23 @@ async def restore_revision(
         if target is None:
             raise RevisionNotFound(f"page {page_id} has no revision {version}")
         current = await oplog.document_at_head(
-            res, conn, page_id,
-            snapshot=head.schema, snapshot_version=head.snapshot_version, version=head.version,
-        )  # fmt: skip
+            res,
+            conn,
+            page_id,
+            snapshot=head.schema,
+            snapshot_version=head.snapshot_version,
+            version=head.version,
+        )
         patch = jsonpatch.make_patch(current, target.schema).patch
         result = await oplog.append_ops(
-            res, conn, page_id=page_id, base_version=head.version,
+            res,
+            conn,
+            page_id=page_id,
+            base_version=head.version,
             ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}")],
-            actor=actor.user_id, snapshot_reason="restore",
-        )  # fmt: skip
+            actor=actor.user_id,
+            snapshot_reason="restore",
+        )
     await cache.put(res, page_id, result.version, result.document)
     return result.ops[0]
 

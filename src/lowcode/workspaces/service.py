@@ -166,9 +166,9 @@ async def add_member(
 async def _ensure_another_owner(
     res: Resources, conn: Connection, workspace_id: uuid.UUID, leaving: uuid.UUID
 ) -> None:
-    owners = [r.user_id async for r in res.queries.workspaces.lock_owners(
-        conn, workspace_id=workspace_id
-    )]  # fmt: skip
+    owners = [
+        r.user_id async for r in res.queries.workspaces.lock_owners(conn, workspace_id=workspace_id)
+    ]
     if leaving in owners and len(owners) == 1:
         raise LastOwner("a workspace must keep at least one owner")
 

@@ -1,0 +1,251 @@
+"""Every page operation through the API, responses validated against the spec."""
+
+import pytest
+
+from tests.support import add_member, make_page, make_workspace, signup
+
+
+@pytest.fixture(scope="module")
+async def team(client):
+    """Accounts are slow to make (argon2 by design); each test makes its own pages."""
+    owner = await signup(client, "owner")
+    editor = await signup(client, "editor")
+    viewer = await signup(client, "viewer")
+    outsider = await signup(client, "outsider")
+    ws = await make_workspace(client, owner)
+    await add_member(client, owner, ws, editor, "editor")
+    await add_member(client, owner, ws, viewer, "viewer")
+    return {"owner": owner, "editor": editor, "viewer": viewer, "outsider": outsider, "ws": ws}
+
+
+def prop_patch(page, key, value):
+    root = page["schema"]["rootId"]
+    return [{"op": "add", "path": f"/components/{root}/props/{key}", "value": value}]
+
+
+async def test_create_gives_a_page_with_a_root_component_at_version_1(client, team):
+    page = await make_page(client, team["editor"], team["ws"], "Sales")
+    assert page["version"] == 1 and page["title"] == "Sales"
+    root = page["schema"]["rootId"]
+    assert page["schema"]["components"][root]["children"] == []
+
+
+async def test_create_with_a_document_validates_it(client, team):
+    bad = {"rootId": "r", "components": {"r": {"id": "r", "name": "Root", "children": ["x"]}}}
+    response = await client.post(
+        f"/api/v1/workspaces/{team['ws']}/pages",
+        headers=team["editor"].headers,
+        json={"title": "Bad", "schema": bad},
+    )
+    assert response.status_code == 422 and response.json()["code"] == "INVALID_DOCUMENT"
+
+
+async def test_viewers_cannot_create_and_outsiders_do_not_see_the_workspace(client, team):
+    url = f"/api/v1/workspaces/{team['ws']}/pages"
+    viewer = await client.post(url, headers=team["viewer"].headers, json={"title": "x"})
+    assert viewer.status_code == 403 and viewer.json()["code"] == "FORBIDDEN"
+    outsider = await client.get(url, headers=team["outsider"].headers)
+    assert outsider.status_code == 404 and outsider.json()["code"] == "WORKSPACE_NOT_FOUND"
+
+
+async def test_get_returns_the_version_as_etag(client, team):
+    page = await make_page(client, team["owner"], team["ws"])
+    response = await client.get(f"/api/v1/pages/{page['id']}", headers=team["viewer"].headers)
+    assert response.status_code == 200
+    assert response.headers["etag"] == '"1"'
+    assert response.json()["schema"] == page["schema"]
+
+
+async def test_outsiders_get_page_not_found(client, team):
+    page = await make_page(client, team["owner"], team["ws"])
+    response = await client.get(f"/api/v1/pages/{page['id']}", headers=team["outsider"].headers)
+    assert response.status_code == 404 and response.json()["code"] == "PAGE_NOT_FOUND"
+
+
+async def test_list_searches_titles_sorts_and_paginates(client, team):
+    ws = await make_workspace(client, team["owner"], "listing")
+    await add_member(client, team["owner"], ws, team["viewer"], "viewer")
+    for title in ("beta report", "alpha report", "gamma"):
+        await make_page(client, team["owner"], ws, title)
+    url = f"/api/v1/workspaces/{ws}/pages"
+    response = await client.get(
+        url, headers=team["viewer"].headers, params={"q": "REPORT", "sort": "title"}
+    )
+    body = response.json()
+    assert response.status_code == 200 and body["total"] == 2
+    assert [p["title"] for p in body["items"]] == ["alpha report", "beta report"]
+    assert "schema" not in body["items"][0]
+    paged = await client.get(
+        url, headers=team["viewer"].headers, params={"page_size": 1, "page": 3}
+    )
+    assert paged.json()["total"] == 3 and len(paged.json()["items"]) == 1
+    bad_sort = await client.get(url, headers=team["viewer"].headers, params={"sort": "id; drop"})
+    assert bad_sort.status_code == 400
+
+
+async def test_patch_applies_at_the_base_version_and_bumps_it(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    response = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["editor"].headers,
+        json={"baseVersion": 1, "opId": "a-1", "patches": prop_patch(page, "color", "red")},
+    )
+    assert response.json() == {"version": 2, "opId": "a-1", "duplicate": False}
+    after = await client.get(f"/api/v1/pages/{page['id']}", headers=team["viewer"].headers)
+    root = page["schema"]["rootId"]
+    assert after.json()["schema"]["components"][root]["props"] == {"color": "red"}
+    assert after.headers["etag"] == '"2"'
+
+
+async def test_a_stale_patch_is_a_version_conflict_with_the_current_version(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    url = f"/api/v1/pages/{page['id']}/patch"
+    h = team["editor"].headers
+    await client.post(
+        url, headers=h, json={"baseVersion": 1, "opId": "x1", "patches": prop_patch(page, "a", 1)}
+    )
+    stale = await client.post(
+        url, headers=h, json={"baseVersion": 1, "opId": "x2", "patches": prop_patch(page, "b", 2)}
+    )
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "VERSION_CONFLICT" and stale.json()["currentVersion"] == 2
+
+
+async def test_a_patch_that_does_not_apply_names_the_failing_op_and_changes_nothing(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    patches = [*prop_patch(page, "a", 1), {"op": "remove", "path": "/components/nope"}]
+    response = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["editor"].headers,
+        json={"baseVersion": 1, "opId": "f-1", "patches": patches},
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "PATCH_FAILED" and response.json()["opIndex"] == 1
+    after = await client.get(f"/api/v1/pages/{page['id']}", headers=team["editor"].headers)
+    assert after.json()["version"] == 1 and after.json()["schema"] == page["schema"]
+
+
+async def test_a_patch_that_breaks_the_document_is_invalid_document(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    root = page["schema"]["rootId"]
+    response = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["editor"].headers,
+        json={
+            "baseVersion": 1,
+            "opId": "i-1",
+            "patches": [{"op": "add", "path": f"/components/{root}/children/-", "value": "ghost"}],
+        },
+    )
+    assert response.status_code == 422 and response.json()["code"] == "INVALID_DOCUMENT"
+    removing_root = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["editor"].headers,
+        json={
+            "baseVersion": 1,
+            "opId": "i-2",
+            "patches": [{"op": "remove", "path": f"/components/{root}"}],
+        },
+    )
+    assert removing_root.status_code == 422
+
+
+async def test_a_document_over_the_size_limit_is_413(client, team, app):
+    page = await make_page(client, team["editor"], team["ws"])
+    big = "x" * (app.settings.page_max_bytes + 10)
+    response = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["editor"].headers,
+        json={"baseVersion": 1, "opId": "big", "patches": prop_patch(page, "blob", big)},
+    )
+    assert response.status_code == 413 and response.json()["code"] == "TOO_LARGE"
+
+
+async def test_viewers_cannot_patch(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    response = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["viewer"].headers,
+        json={"baseVersion": 1, "opId": "v-1", "patches": prop_patch(page, "a", 1)},
+    )
+    assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
+
+
+async def test_an_op_id_reused_for_a_different_patch_is_refused(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    url, h = f"/api/v1/pages/{page['id']}/patch", team["editor"].headers
+    await client.post(
+        url, headers=h, json={"baseVersion": 1, "opId": "same", "patches": prop_patch(page, "a", 1)}
+    )
+    other = await client.post(
+        url, headers=h, json={"baseVersion": 2, "opId": "same", "patches": prop_patch(page, "a", 2)}
+    )
+    assert other.status_code == 409 and other.json()["code"] == "OP_ID_REUSED"
+
+
+async def test_put_schema_needs_a_base_version_and_honours_if_match(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    url, h = f"/api/v1/pages/{page['id']}/schema", team["editor"].headers
+    doc = page["schema"]
+    doc["components"][doc["rootId"]]["props"]["title"] = "New"
+    missing = await client.put(url, headers=h, json={"schema": doc})
+    assert missing.status_code == 428 and missing.json()["code"] == "PRECONDITION_REQUIRED"
+    ok = await client.put(url, headers={**h, "If-Match": '"1"'}, json={"schema": doc})
+    assert ok.status_code == 200 and ok.headers["etag"] == '"2"'
+    assert ok.json()["schema"] == doc
+    stale = await client.put(url, headers=h, json={"schema": doc, "version": 1})
+    assert stale.status_code == 409 and stale.json()["currentVersion"] == 2
+    unchanged = await client.put(url, headers=h, json={"schema": doc, "version": 2})
+    assert unchanged.status_code == 200 and unchanged.json()["version"] == 2
+
+
+async def test_rename_and_delete_follow_roles(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    url = f"/api/v1/pages/{page['id']}"
+    renamed = await client.patch(url, headers=team["editor"].headers, json={"title": "Renamed"})
+    assert renamed.status_code == 200 and renamed.json()["title"] == "Renamed"
+    assert (await client.delete(url, headers=team["editor"].headers)).status_code == 403
+    assert (await client.delete(url, headers=team["owner"].headers)).status_code == 204
+    gone = await client.get(url, headers=team["owner"].headers)
+    assert gone.status_code == 404 and gone.json()["code"] == "PAGE_NOT_FOUND"
+    patch = await client.post(
+        f"{url}/patch",
+        headers=team["owner"].headers,
+        json={"baseVersion": 1, "opId": "late", "patches": prop_patch(page, "a", 1)},
+    )
+    assert patch.status_code == 404
+
+
+async def test_revisions_list_get_and_restore_as_an_op(client, team):
+    page = await make_page(client, team["editor"], team["ws"])
+    pid, h = page["id"], team["editor"].headers
+    await client.post(
+        f"/api/v1/pages/{pid}/patch",
+        headers=h,
+        json={"baseVersion": 1, "opId": "r-1", "patches": prop_patch(page, "a", 1)},
+    )
+    revisions = await client.get(f"/api/v1/pages/{pid}/revisions", headers=h)
+    assert [r["version"] for r in revisions.json()["items"]] == [1]
+    first = await client.get(f"/api/v1/pages/{pid}/revisions/1", headers=h)
+    assert first.json()["schema"] == page["schema"] and first.json()["reason"] == "create"
+    missing = await client.get(f"/api/v1/pages/{pid}/revisions/99", headers=h)
+    assert missing.status_code == 404 and missing.json()["code"] == "REVISION_NOT_FOUND"
+
+    stale = await client.post(
+        f"/api/v1/pages/{pid}/revisions/1/restore", headers=h, json={"baseVersion": 1}
+    )
+    assert stale.status_code == 409
+    restored = await client.post(f"/api/v1/pages/{pid}/revisions/1/restore", headers=h, json={})
+    assert restored.status_code == 200 and restored.json()["version"] == 3
+    now = await client.get(f"/api/v1/pages/{pid}", headers=h)
+    assert now.json()["schema"] == page["schema"] and now.json()["version"] == 3
+    # The restore is a revision of its own, so it can be undone by restoring 2.
+    listed = await client.get(f"/api/v1/pages/{pid}/revisions", headers=h)
+    assert [(r["version"], r["reason"]) for r in listed.json()["items"]] == [
+        (3, "restore"),
+        (1, "create"),
+    ]
+    viewer = await client.post(
+        f"/api/v1/pages/{pid}/revisions/1/restore", headers=team["viewer"].headers, json={}
+    )
+    assert viewer.status_code == 403
