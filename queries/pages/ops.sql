@@ -1,11 +1,12 @@
--- name: append_ops(page_id, versions, patches, op_ids, actor)!
+-- name: append_ops(page_id, versions, patches, op_ids, actors)!
 -- Several consecutive ops in one statement (rooms batch what is queued).
 -- `patches` are JSON texts: a patch is itself a JSON array, which a jsonb[]
 -- parameter would take for a second array dimension.
 INSERT INTO page_ops (page_id, version, patch, op_id, actor)
-SELECT :page_id, t.version, CAST(t.patch AS jsonb), t.op_id, :actor
-  FROM unnest(CAST(:versions AS integer[]), CAST(:patches AS text[]), CAST(:op_ids AS text[]))
-       AS t(version, patch, op_id);
+SELECT :page_id, t.version, CAST(t.patch AS jsonb), t.op_id, t.actor
+  FROM unnest(CAST(:versions AS integer[]), CAST(:patches AS text[]), CAST(:op_ids AS text[]),
+              CAST(:actors AS uuid[]))
+       AS t(version, patch, op_id, actor);
 
 -- name: ops_after(page_id, after_version)
 SELECT version, patch, op_id, actor, at
@@ -17,6 +18,11 @@ SELECT version, patch, op_id, actor, at
 SELECT version, patch, op_id, actor, at
   FROM page_ops
  WHERE page_id = :page_id AND op_id = :op_id;
+
+-- name: find_ops(page_id, op_ids)
+SELECT version, op_id
+  FROM page_ops
+ WHERE page_id = :page_id AND op_id = ANY(CAST(:op_ids AS text[]));
 
 -- name: notify_page_ops(payload)$
 -- Delivered at commit to every LISTENer (the collaboration rooms).

@@ -47,10 +47,11 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class OpInput:
-    """One change: an RFC 6902 patch and the client's id for it (for retries)."""
+    """One change: an RFC 6902 patch, the client's id for it (for retries), its author."""
 
     patch: Patch
     op_id: str
+    actor: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,28 +82,31 @@ async def append_ops(
     page_id: uuid.UUID,
     base_version: int,
     ops: list[OpInput],
-    actor: uuid.UUID,
+    current: Document | None = None,
     snapshot_reason: str | None = None,
 ) -> AppendResult:
     """Apply `ops` in order on top of `base_version` and append them as versions
     base+1…base+n, in the caller's transaction. Raises VERSION_CONFLICT when the
     head is not `base_version`, PATCH_FAILED / INVALID_DOCUMENT / TOO_LARGE when
     an op does not apply or breaks the document; nothing is written then.
-    `snapshot_reason` forces a snapshot (a revision) at the new head."""
+    `current` is the document at `base_version` when the caller holds it (a room
+    does), saving the read; `snapshot_reason` forces a snapshot at the new head."""
     q = res.queries.pages
     head = await q.get_page_head(conn, page_id=page_id)
     if head is None:
         raise PageNotFound(f"no page {page_id}")
     if head.version != base_version:
         raise VersionConflict(head.version)
-    document = await document_at_head(
-        res,
-        conn,
-        page_id,
-        snapshot=head.schema,
-        snapshot_version=head.snapshot_version,
-        version=head.version,
-    )
+    document = current
+    if document is None:
+        document = await document_at_head(
+            res,
+            conn,
+            page_id,
+            snapshot=head.schema,
+            snapshot_version=head.snapshot_version,
+            version=head.version,
+        )
     for op in ops:
         document = apply_patch(document, op.patch)
     validate_document(document, res.settings.page_max_bytes)
@@ -114,7 +117,7 @@ async def append_ops(
         page_id=page_id,
         base_version=base_version,
         new_version=new_version,
-        updated_by=actor,
+        updated_by=ops[-1].actor,
     ):
         raise VersionConflict(await _head_version(res, conn, page_id))
     versions = list(range(base_version + 1, new_version + 1))
@@ -124,17 +127,19 @@ async def append_ops(
         versions=versions,
         patches=[json.dumps(op.patch) for op in ops],
         op_ids=[op.op_id for op in ops],
-        actor=actor,
+        actors=[op.actor for op in ops],
     )
     snapshot = snapshot_reason is not None or _snapshot_due(res, head, new_version)
     if snapshot:
         await write_snapshot(
-            res, conn, page_id, document, new_version, snapshot_reason or "snapshot", actor
+            res, conn, page_id, document, new_version, snapshot_reason or "snapshot", ops[-1].actor
         )
     await q.notify_page_ops(
         conn, payload=json.dumps({"page_id": str(page_id), "version": new_version})
     )
-    applied = [AppliedOp(v, op.op_id, op.patch, actor) for v, op in zip(versions, ops, strict=True)]
+    applied = [
+        AppliedOp(v, op.op_id, op.patch, op.actor) for v, op in zip(versions, ops, strict=True)
+    ]
     return AppendResult(applied, document, new_version, snapshot)
 
 

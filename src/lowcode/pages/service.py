@@ -170,7 +170,9 @@ async def patch_page(
     if earlier is not None:
         return earlier
     try:
-        result = await _append(res, actor, page_id, base_version, [OpInput(patch, op_id)])
+        result = await _append(
+            res, actor, page_id, base_version, [OpInput(patch, op_id, actor.user_id)]
+        )
     except (VersionConflict, asyncpg.UniqueViolationError):
         # Lost a race — possibly to a retry of this very op.
         async with res.pool.acquire() as conn:
@@ -212,8 +214,7 @@ async def replace_document(
             conn,
             page_id=page_id,
             base_version=base_version,
-            ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}")],
-            actor=actor.user_id,
+            ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}", actor.user_id)],
         )
     await cache.put(res, page_id, result.version, result.document)
     return await get_page(res, actor, page_id)
@@ -281,8 +282,7 @@ async def restore_revision(
             conn,
             page_id=page_id,
             base_version=head.version,
-            ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}")],
-            actor=actor.user_id,
+            ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}", actor.user_id)],
             snapshot_reason="restore",
         )
     await cache.put(res, page_id, result.version, result.document)
@@ -294,7 +294,7 @@ async def _append(
 ) -> AppendResult:
     async with transaction(res.pool) as conn:
         result = await oplog.append_ops(
-            res, conn, page_id=page_id, base_version=base_version, ops=ops, actor=actor.user_id
+            res, conn, page_id=page_id, base_version=base_version, ops=ops
         )
     # Only now is the version committed, so only now may it be cached.
     await cache.put(res, page_id, result.version, result.document)

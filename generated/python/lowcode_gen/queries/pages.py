@@ -27,6 +27,14 @@ class FindOpRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FindOpsRow:
+    """A row of `pages.find_ops` (queries/pages/ops.sql)."""
+
+    version: int
+    op_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class GetPageForMemberRow:
     """A row of `pages.get_page_for_member` (queries/pages/pages.sql)."""
 
@@ -144,10 +152,11 @@ class UpdateTitleRow:
 
 class PagesQueries(Protocol):
     async def advance_head(self, conn: asyncpg.Connection, *, new_version: int, updated_by: uuid.UUID, page_id: uuid.UUID, base_version: int) -> int: ...
-    async def append_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, actor: uuid.UUID, versions: list[int], patches: list[str], op_ids: list[str]) -> int: ...
+    async def append_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID]) -> int: ...
     async def count_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None) -> int: ...
     async def count_revisions(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> int: ...
     async def find_op(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, op_id: str) -> FindOpRow | None: ...
+    def find_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, op_ids: list[str]) -> AsyncIterator[FindOpsRow]: ...
     async def get_page_for_member(self, conn: asyncpg.Connection, *, user_id: uuid.UUID, page_id: uuid.UUID) -> GetPageForMemberRow | None: ...
     async def get_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> GetPageHeadRow | None: ...
     async def get_revision(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, version: int) -> GetRevisionRow | None: ...
@@ -165,6 +174,7 @@ class PagesQueries(Protocol):
 
 ROW_TYPES: dict[str, type] = {
     "pages.find_op": FindOpRow,
+    "pages.find_ops": FindOpsRow,
     "pages.get_page_for_member": GetPageForMemberRow,
     "pages.get_page_head": GetPageHeadRow,
     "pages.get_revision": GetRevisionRow,
