@@ -23,6 +23,7 @@ from connexion.options import SwaggerUIOptions
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.trace import TracerProvider as ApiTracerProvider
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -52,7 +53,7 @@ class LowcodeApp:
 
     settings: Settings
     metrics: Metrics
-    tracer_provider: TracerProvider
+    tracer_provider: ApiTracerProvider
     connexion: AsyncApp
     ws_router: Router
     operation_scopes: dict[str, frozenset[str]]
@@ -126,7 +127,8 @@ def create_app(
                 yield
             finally:
                 res.shutting_down.set()
-        tracer_provider.shutdown()
+        if isinstance(tracer_provider, TracerProvider):
+            tracer_provider.shutdown()
         log.info("stopped")
 
     cx = AsyncApp(

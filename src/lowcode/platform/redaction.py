@@ -16,6 +16,9 @@ _SENSITIVE = re.compile(
 )
 
 
+_SENSITIVE_BYTES = re.compile(_SENSITIVE.pattern.encode(), re.IGNORECASE)
+
+
 def is_sensitive(key: str) -> bool:
     return bool(_SENSITIVE.search(key))
 
@@ -48,6 +51,9 @@ def body_for_log(raw: bytes, content_type: str | None, limit: int) -> str | None
     if not raw:
         return None
     ctype = (content_type or "").lower()
+    if "json" in ctype and not _SENSITIVE_BYTES.search(raw):
+        # Nothing to redact (the common case: a page document): skip the parse.
+        return truncate(raw[: limit * 4].decode("utf-8", "replace"), limit)
     if "json" in ctype:
         try:
             parsed = json.loads(raw)
