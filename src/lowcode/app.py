@@ -25,9 +25,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import TracerProvider as ApiTracerProvider
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Router
+from starlette.routing import Router, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lowcode.collab.hub import Hub
+from lowcode.collab.ws import STATE_HUB, page_socket
 from lowcode.platform import problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.errors import AppError
@@ -59,6 +61,14 @@ class LowcodeApp:
     operation_scopes: dict[str, frozenset[str]]
     asgi: ASGIApp = field(init=False)
     res: Resources | None = None
+    hub: Hub | None = None
+
+    async def begin_shutdown(self) -> None:
+        """SIGTERM: readiness fails, rooms snapshot and close their sockets (1012)."""
+        if self.res is not None:
+            self.res.shutting_down.set()
+        if self.hub is not None:
+            await self.hub.shutdown()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)
@@ -68,6 +78,7 @@ class LowcodeApp:
             state = scope.setdefault("state", {})
             state[STATE_RESOURCES] = self.res
             state[STATE_OPERATION_SCOPES] = self.operation_scopes
+            state[STATE_HUB] = self.hub
         if scope["type"] == "websocket":
             await self.ws_router(scope, receive, send)
         else:
@@ -105,7 +116,6 @@ def create_app(
     settings: Settings | None = None,
     *,
     span_exporter: SpanExporter | None = None,
-    ws_routes: list[BaseRoute] | None = None,
 ) -> LowcodeApp:
     settings = settings or Settings()
     metrics = Metrics()
@@ -122,11 +132,13 @@ def create_app(
         instrument_asyncpg(tracer_provider)
         async with open_resources(settings, metrics, tracer) as res:
             app.res = res
+            app.hub = Hub(res)
+            await app.hub.start()
             log.info("started", extra={"port": settings.port})
             try:
                 yield
             finally:
-                res.shutting_down.set()
+                await app.begin_shutdown()
         if isinstance(tracer_provider, TracerProvider):
             tracer_provider.shutdown()
         log.info("stopped")
@@ -152,7 +164,7 @@ def create_app(
         metrics,
         tracer_provider,
         cx,
-        Router(routes=ws_routes or []),
+        Router(routes=[WebSocketRoute("/ws/pages/{page_id}", page_socket)]),
         operation_scopes(spec),
     )
     holder["app"] = app

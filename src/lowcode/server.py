@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -24,11 +26,21 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: LowcodeApp) -> None:
         super().__init__(config)
         self.lowcode = app
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        log.info("shutdown requested", extra={"signal": sig})
         if self.lowcode.res is not None:
             self.lowcode.res.shutting_down.set()
-        log.info("shutdown requested", extra={"signal": sig})
+        if self.loop is not None and not self.should_exit:
+            # Rooms close their sockets (1012) while uvicorn drains HTTP requests.
+            self.loop.call_soon_threadsafe(
+                lambda: self.loop.create_task(self.lowcode.begin_shutdown())  # type: ignore[union-attr]
+            )
         super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
@@ -59,5 +71,9 @@ def run_server(settings: Settings) -> None:
         proxy_headers=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         interface="asgi3",
+        ws_max_size=4 * settings.ws_max_message_bytes,
+        # Protocol pings; a peer that misses them (about two) is dropped.
+        ws_ping_interval=settings.ws_ping_interval_s,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
     )
     _Server(config, app).run()

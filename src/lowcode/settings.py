@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     page_snapshot_every_s: float = Field(default=30.0, alias="PAGE_SNAPSHOT_EVERY_S")
     page_cache_ttl_s: int = Field(default=600, alias="PAGE_CACHE_TTL_S")
 
+    # Collaboration (WebSockets).
+    ws_max_message_bytes: int = Field(default=1024 * 1024, alias="WS_MAX_MESSAGE_BYTES")
+    ws_send_queue: int = Field(default=256, alias="WS_SEND_QUEUE")
+    ws_max_clients_per_room: int = Field(default=50, alias="WS_MAX_CLIENTS_PER_ROOM")
+    ws_op_rate: str = Field(default="30/second", alias="WS_OP_RATE")
+    ws_cursor_rate: str = Field(default="20/second", alias="WS_CURSOR_RATE")
+    ws_ping_interval_s: float = Field(default=15.0, alias="WS_PING_INTERVAL_S")
+    ws_ping_timeout_s: float = Field(default=30.0, alias="WS_PING_TIMEOUT_S")
+
     calcite_target: str = Field(default="127.0.0.1:50051", alias="CALCITE_TARGET")
     seatunnel_target: str = Field(default="127.0.0.1:50052", alias="SEATUNNEL_TARGET")
     legacy_base_url: str | None = Field(default=None, alias="LEGACY_BASE_URL")
@@ -75,6 +84,9 @@ class Settings(BaseSettings):
 
     migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", alias="MIGRATIONS_DIR")
     queries_dir: Path = Field(default=PROJECT_ROOT / "queries", alias="QUERIES_DIR")
+    asyncapi_file: Path = Field(
+        default=PROJECT_ROOT / "api" / "asyncapi" / "collab.yaml", alias="ASYNCAPI_FILE"
+    )
     openapi_file: Path = Field(
         default=PROJECT_ROOT / "api" / "openapi" / "openapi.yaml", alias="OPENAPI_FILE"
     )

@@ -61,6 +61,26 @@ class Metrics:
             registry=r,
         )
 
+        self.ws_rooms = Gauge("lowcode_ws_rooms", "Open collaboration rooms.", registry=r)
+        self.ws_clients = Gauge("lowcode_ws_clients", "Clients in collaboration rooms.", registry=r)
+        self.ws_messages = Counter(
+            "lowcode_ws_messages_total",
+            "WebSocket frames by direction and type.",
+            ["direction", "type"],
+            registry=r,
+        )
+        self.ws_ack_latency = Histogram(
+            "lowcode_ws_ack_latency_seconds",
+            "From receiving an op to acknowledging it durable.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ws_dropped = Counter(
+            "lowcode_ws_slow_clients_dropped_total",
+            "Clients disconnected for not reading fast enough.",
+            registry=r,
+        )
+
     def watch_pool(self, stats: Callable[[], tuple[int, int, int]]) -> None:
         """Expose DB pool size/in-use/idle, read at scrape time from `stats()`."""
         self.registry.register(_PoolCollector(stats))

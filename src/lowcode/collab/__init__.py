@@ -1,0 +1,1 @@
+"""Real-time page co-editing over WebSockets: hub, rooms, connections."""

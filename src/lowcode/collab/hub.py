@@ -1,0 +1,153 @@
+"""The hub: this process's rooms, the op-log notifications that feed them, and
+the ordered shutdown that closes them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from typing import Any
+
+import asyncpg
+from limits import parse
+
+from lowcode.collab.connection import Connection, RateGate
+from lowcode.collab.protocol import Protocol, load_protocol
+from lowcode.collab.room import HeadMoved, Join, Room, Shutdown
+from lowcode.pages.oplog import NOTIFY_CHANNEL
+from lowcode.platform.metrics import Metrics
+from lowcode.resources import Resources
+
+log = logging.getLogger("lowcode.collab.hub")
+
+LISTEN_RETRY_S = (0.5, 1, 2, 5)
+
+
+class RoomFull(Exception):
+    pass
+
+
+class ShuttingDown(Exception):
+    pass
+
+
+class Hub:
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+        self.metrics: Metrics = res.metrics
+        self.protocol: Protocol = load_protocol(res.settings.asyncapi_file)
+        self.rooms: dict[uuid.UUID, Room] = {}
+        # Guards `rooms` against a join racing a room that is closing.
+        self.lock = asyncio.Lock()
+        self.closing = False
+        self.op_gate = RateGate(parse(res.settings.ws_op_rate))
+        self.cursor_gate = RateGate(parse(res.settings.ws_cursor_rate))
+        self._listener: asyncpg.Connection | None = None
+        self._listen_task: asyncio.Task[None] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._listen_task = asyncio.create_task(self._listen_forever(), name="hub-listen")
+
+    async def shutdown(self, code: int = 1012, timeout_s: float = 10.0) -> None:
+        """Refuse new joins, snapshot every room and close its sockets with `code`."""
+        if self.closing:
+            return
+        self.closing = True
+        async with self.lock:
+            rooms = list(self.rooms.values())
+        for room in rooms:
+            room.inbox.put_nowait(Shutdown(code))
+        tasks = [r.task for r in rooms if r.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+        if self._listen_task:
+            self._listen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    # ---- rooms -----------------------------------------------------------------
+
+    async def join(self, page_id: uuid.UUID, conn: Connection) -> Room:
+        """Admit `conn` to the page's room, creating the room on first join.
+        The caller has checked that the page exists and the user may see it."""
+        async with self.lock:
+            if self.closing:
+                raise ShuttingDown
+            room = self.rooms.get(page_id)
+            if room is None:
+                room = Room(self, self.res, page_id)
+                self.rooms[page_id] = room
+                self.metrics.ws_rooms.inc()
+                room.start()
+            if room.reserved >= self.res.settings.ws_max_clients_per_room:
+                raise RoomFull
+            room.reserved += 1
+            room.inbox.put_nowait(Join(conn))
+        return room
+
+    async def forget(self, room: Room) -> None:
+        async with self.lock:
+            if self.rooms.get(room.page_id) is room:
+                del self.rooms[room.page_id]
+
+    def metrics_room_closed(self) -> None:
+        self.metrics.ws_rooms.dec()
+
+    def room_if_open(self, page_id: uuid.UUID) -> Room | None:
+        return self.rooms.get(page_id)
+
+    # ---- op-log notifications ----------------------------------------------------
+
+    async def _listen_forever(self) -> None:
+        attempt = 0
+        while not self.closing:
+            try:
+                await self._listen_once()
+                attempt = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("op-log listener lost", extra={"error": str(e)})
+            delay = LISTEN_RETRY_S[min(attempt, len(LISTEN_RETRY_S) - 1)]
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _listen_once(self) -> None:
+        assert self.res.settings.database_url
+        lost = asyncio.Event()
+        conn = await asyncpg.connect(self.res.settings.database_url)
+        self._listener = conn
+        conn.add_termination_listener(lambda _c: lost.set())
+        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        # Notifications sent while we were not listening are gone: every room
+        # re-reads its head.
+        for room in list(self.rooms.values()):
+            room.inbox.put_nowait(HeadMoved(None))
+        try:
+            while not lost.is_set():
+                # asyncpg reports a dead socket only when used; probe it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), 10)
+                if not lost.is_set():
+                    await conn.fetchval("SELECT 1", timeout=5)
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            page_id, version = uuid.UUID(data["page_id"]), int(data["version"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("bad op-log notification", extra={"payload": payload[:200]})
+            return
+        room = self.rooms.get(page_id)
+        if room is not None:
+            room.inbox.put_nowait(HeadMoved(version))

@@ -1,0 +1,96 @@
+"""The collaboration wire protocol, validated against `api/asyncapi/collab.yaml`.
+
+Frames are `{"type": ..., "payload": {...}}` JSON text. Incoming frames are
+checked against the client → server schemas of the AsyncAPI document; the
+server → client schemas are what the tests check every outgoing frame with.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+# Message name → schema name, per direction (op-patch exists in both).
+CLIENT_FRAMES = {
+    "op-patch": "OpPatchRequestFrame",
+    "cursor-move": "CursorMoveRequestFrame",
+    "sync-request": "SyncRequestFrame",
+    "ping": "PingFrame",
+}
+SERVER_FRAMES = {
+    "sync": "SyncFrame",
+    "ack": "AckFrame",
+    "op-patch": "OpPatchFrame",
+    "user-join": "UserJoinFrame",
+    "user-leave": "UserLeaveFrame",
+    "cursor-move": "CursorMoveFrame",
+    "pong": "PongFrame",
+    "error": "ErrorFrame",
+    "membership-changed": "MembershipChangedFrame",
+}
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Protocol:
+    """Validators built once per process from the AsyncAPI document."""
+
+    def __init__(self, asyncapi_file: Path) -> None:
+        doc = yaml.safe_load(asyncapi_file.read_text())
+        components = doc["components"]
+
+        def validator(schema_name: str) -> Draft202012Validator:
+            root = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
+            return Draft202012Validator(root)
+
+        self.client = {t: validator(s) for t, s in CLIENT_FRAMES.items()}
+        self.server = {t: validator(s) for t, s in SERVER_FRAMES.items()}
+        self.notification = validator("NotificationFrame")
+
+    def parse_client(self, text: str) -> dict[str, Any]:
+        """A validated client frame, or ProtocolError(INVALID_MESSAGE)."""
+        try:
+            frame = json.loads(text)
+        except ValueError as e:
+            raise ProtocolError("INVALID_MESSAGE", f"not JSON: {e}") from e
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            raise ProtocolError("INVALID_MESSAGE", 'a frame is {"type": ..., "payload": {...}}')
+        validator = self.client.get(frame["type"])
+        if validator is None:
+            raise ProtocolError("INVALID_MESSAGE", f"unknown message type {frame['type'][:40]!r}")
+        errors = sorted(validator.iter_errors(frame), key=lambda e: list(e.absolute_path))
+        if errors:
+            detail = "; ".join(
+                f"{'.'.join(str(p) for p in e.absolute_path) or '(frame)'}: {e.message[:200]}"
+                for e in errors[:3]
+            )
+            raise ProtocolError("INVALID_MESSAGE", detail)
+        return frame
+
+    def server_errors(self, frame: dict[str, Any]) -> list[str]:
+        """Schema violations of an outgoing frame (used by the tests)."""
+        validator = self.server.get(frame.get("type", ""), self.notification)
+        return [e.message for e in validator.iter_errors(frame)]
+
+
+@functools.cache
+def load_protocol(asyncapi_file: Path) -> Protocol:
+    return Protocol(asyncapi_file)
+
+
+def encode(frame_type: str, payload: dict[str, Any]) -> str:
+    return json.dumps({"type": frame_type, "payload": payload}, separators=(",", ":"))
+
+
+def error_frame(code: str, message: str, **extra: Any) -> str:
+    return encode("error", {"code": code, "message": message, **extra})

@@ -1,0 +1,99 @@
+"""A real uvicorn server on a socket for WebSocket tests, and a protocol-checking client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from lowcode.collab.protocol import load_protocol
+from lowcode.settings import PROJECT_ROOT
+
+PROTOCOL = load_protocol(PROJECT_ROOT / "api/asyncapi/collab.yaml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def live(app) -> AsyncIterator[str]:
+    """ws://host:port of the session app served by uvicorn in this event loop."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_config=None, ws_max_size=16 * 2**20
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"ws://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+class Peer:
+    """A collaboration client that checks every server frame against the AsyncAPI schemas."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.seen: list[dict[str, Any]] = []
+        self.violations: list[str] = []
+        self.close_code: int | None = None
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                errors = PROTOCOL.server_errors(frame)
+                if errors:
+                    self.violations.append(f"{frame.get('type')}: {errors}")
+                self.seen.append(frame)
+                await self.frames.put(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.ws.close_code
+
+    async def send(self, frame_type: str, payload: dict[str, Any] | None = None) -> None:
+        body: dict[str, Any] = {"type": frame_type}
+        if payload is not None:
+            body["payload"] = payload
+        await self.ws.send(json.dumps(body))
+
+    async def next(self, frame_type: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        """The next frame (of `frame_type`, skipping others)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.frames.get()
+                if frame_type is None or frame["type"] == frame_type:
+                    return frame
+
+    async def closed(self, timeout: float = 5.0) -> int | None:
+        async with asyncio.timeout(timeout):
+            await self._reader
+        return self.close_code
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await asyncio.wait_for(self._reader, 5)
+
+
+async def open_peer(live: str, page_id: str, token: str, **kwargs: Any) -> Peer:
+    ws = await connect(
+        f"{live}/ws/pages/{page_id}",
+        subprotocols=["lowcode.v1", f"bearer.{token}"],  # type: ignore[list-item]
+        **kwargs,
+    )
+    return Peer(ws)

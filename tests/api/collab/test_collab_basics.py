@@ -1,0 +1,116 @@
+"""Joining, editing, presence and the close codes of /ws/pages/{page_id}."""
+
+import asyncio
+
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.api.collab.conftest import open_peer
+from tests.support import add_member, make_page, make_workspace, signup
+
+
+@pytest.fixture(scope="module")
+async def team(client):
+    owner = await signup(client, "owner")
+    viewer = await signup(client, "viewer")
+    outsider = await signup(client, "outsider")
+    ws = await make_workspace(client, owner)
+    await add_member(client, owner, ws, viewer, "viewer")
+    return {"owner": owner, "viewer": viewer, "outsider": outsider, "ws": ws}
+
+
+def prop(page, key, value):
+    root = page["schema"]["rootId"]
+    return [{"op": "add", "path": f"/components/{root}/props/{key}", "value": value}]
+
+
+async def test_join_syncs_then_ops_are_acked_and_broadcast(client, live, team):
+    page = await make_page(client, team["owner"], team["ws"])
+    a = await open_peer(live, page["id"], team["owner"].access_token)
+    sync = await a.next("sync")
+    assert sync["payload"]["version"] == 1 and sync["payload"]["document"] == page["schema"]
+    assert sync["payload"]["readOnly"] is False
+    b = await open_peer(live, page["id"], team["viewer"].access_token)
+    assert (await b.next("sync"))["payload"]["readOnly"] is True
+    joined = await a.next("user-join")
+    assert joined["payload"]["user"]["id"] == team["viewer"].user_id
+
+    await a.send("op-patch", {"patches": prop(page, "x", 1), "baseVersion": 1, "opId": "o1"})
+    assert (await a.next("ack"))["payload"] == {"opId": "o1", "version": 2}
+    seen = await b.next("op-patch")
+    assert seen["payload"]["version"] == 2 and seen["payload"]["actor"] == team["owner"].user_id
+
+    stored = await client.get(f"/api/v1/pages/{page['id']}", headers=team["owner"].headers)
+    assert stored.json()["version"] == 2
+
+    await b.send("op-patch", {"patches": prop(page, "y", 1), "baseVersion": 2, "opId": "v1"})
+    refused = await b.next("error")
+    assert refused["payload"]["code"] == "FORBIDDEN"
+    await a.send("op-patch", {"patches": prop(page, "z", 1), "baseVersion": 1, "opId": "o2"})
+    conflict = await a.next("error")
+    assert conflict["payload"]["code"] == "VERSION_CONFLICT"
+    assert conflict["payload"]["currentVersion"] == 2
+
+    await a.send("cursor-move", {"x": 1.5, "y": 2})
+    cursor = await b.next("cursor-move")
+    assert cursor["payload"]["user"]["id"] == team["owner"].user_id
+    await b.send("ping", {})
+    await b.next("pong")
+    await b.close()
+    assert (await a.next("user-leave"))["payload"]["user"]["id"] == team["viewer"].user_id
+    await a.close()
+    assert a.violations == [] and b.violations == []
+
+
+async def test_http_patches_reach_the_room(client, live, team):
+    page = await make_page(client, team["owner"], team["ws"])
+    a = await open_peer(live, page["id"], team["owner"].access_token)
+    await a.next("sync")
+    r = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["owner"].headers,
+        json={"baseVersion": 1, "opId": "http-1", "patches": prop(page, "h", 1)},
+    )
+    assert r.status_code == 200
+    seen = await a.next("op-patch")
+    assert seen["payload"]["opId"] == "http-1" and seen["payload"]["version"] == 2
+    await a.close()
+
+
+async def test_bad_token_closes_4401_and_invisible_page_4404(client, live, team):
+    page = await make_page(client, team["owner"], team["ws"])
+    bad = await open_peer(live, page["id"], "not-a-token")
+    assert await bad.closed() == 4401
+    outsider = await open_peer(live, page["id"], team["outsider"].access_token)
+    assert await outsider.closed() == 4404
+    missing = await open_peer(
+        live, "00000000-0000-4000-8000-000000000000", team["owner"].access_token
+    )
+    assert await missing.closed() == 4404
+
+
+async def test_token_in_query_parameter_is_accepted(client, live, team):
+    page = await make_page(client, team["owner"], team["ws"])
+    ws = await connect(f"{live}/ws/pages/{page['id']}?access_token={team['owner'].access_token}")
+    from tests.api.collab.conftest import Peer
+
+    peer = Peer(ws)
+    assert (await peer.next("sync"))["payload"]["version"] == 1
+    await peer.close()
+
+
+async def test_resending_an_acked_op_is_acked_again_as_duplicate(client, live, team):
+    page = await make_page(client, team["owner"], team["ws"])
+    a = await open_peer(live, page["id"], team["owner"].access_token)
+    await a.next("sync")
+    op = {"patches": prop(page, "d", 1), "baseVersion": 1, "opId": "dup-1"}
+    await a.send("op-patch", op)
+    await a.next("ack")
+    await a.close()
+    again = await open_peer(live, page["id"], team["owner"].access_token)
+    await again.next("sync")
+    await again.send("op-patch", {**op, "baseVersion": 2})
+    ack = await again.next("ack")
+    assert ack["payload"] == {"opId": "dup-1", "version": 2, "duplicate": True}
+    await again.close()
+    _ = asyncio
