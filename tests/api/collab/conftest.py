@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -90,10 +91,50 @@ class Peer:
         await asyncio.wait_for(self._reader, 5)
 
 
-async def open_peer(live: str, page_id: str, token: str, **kwargs: Any) -> Peer:
+async def open_peer(
+    live: str, page_id: str, token: str, rcvbuf: int | None = None, **kwargs: Any
+) -> Peer:
+    if rcvbuf is not None:
+        # A small, fixed receive buffer (no autotuning) so a client that stops
+        # reading backs up into the server quickly.
+        host, port = live.removeprefix("ws://").split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+        kwargs["sock"] = sock
     ws = await connect(
         f"{live}/ws/pages/{page_id}",
         subprotocols=["lowcode.v1", f"bearer.{token}"],  # type: ignore[list-item]
         **kwargs,
     )
     return Peer(ws)
+
+
+@contextlib.asynccontextmanager
+async def serve_app(settings: Any, **overrides: Any) -> AsyncIterator[tuple[Any, str]]:
+    """A second app with other settings (limits, queue sizes), on its own port."""
+    from asgi_lifespan import LifespanManager
+
+    from lowcode.app import create_app
+
+    application = create_app(settings.model_copy(update=overrides))
+    port = free_port()
+    config = uvicorn.Config(
+        application,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_config=None,
+        ws_max_size=16 * 2**20,
+    )
+    server = uvicorn.Server(config)
+    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.02)
+        try:
+            yield application, f"ws://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            await task
