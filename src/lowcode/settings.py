@@ -72,8 +72,46 @@ class Settings(BaseSettings):
     ws_max_clients_per_room: int = Field(default=50, alias="WS_MAX_CLIENTS_PER_ROOM")
     ws_op_rate: str = Field(default="30/second", alias="WS_OP_RATE")
     ws_cursor_rate: str = Field(default="20/second", alias="WS_CURSOR_RATE")
+    ws_sync_rate: str = Field(default="10/second", alias="WS_SYNC_RATE")
     ws_ping_interval_s: float = Field(default=15.0, alias="WS_PING_INTERVAL_S")
     ws_ping_timeout_s: float = Field(default=30.0, alias="WS_PING_TIMEOUT_S")
+
+    # Jobs (`lowcode worker`, pgqueuer). Batch size is how many jobs one dequeue
+    # claims; pgqueuer requires the concurrency to be at least twice that.
+    worker_concurrency: int = Field(default=200, ge=2, alias="WORKER_CONCURRENCY")
+    worker_batch_size: int = Field(default=100, ge=1, alias="WORKER_BATCH_SIZE")
+    # Comma-separated entrypoint names this worker runs (empty: all it knows).
+    worker_entrypoints: str = Field(default="", alias="WORKER_ENTRYPOINTS")
+    # Comma-separated `module:attribute` lists of extra entrypoints to register.
+    worker_imports: str = Field(default="", alias="WORKER_IMPORTS")
+    worker_metrics_port: int = Field(default=8081, alias="WORKER_METRICS_PORT")
+    worker_heartbeat_timeout_s: float = Field(
+        default=30.0, gt=0, alias="WORKER_HEARTBEAT_TIMEOUT_S"
+    )
+    worker_poll_s: float = Field(default=10.0, gt=0, alias="WORKER_POLL_S")
+    worker_shutdown_timeout_s: float = Field(default=30.0, ge=0, alias="WORKER_SHUTDOWN_TIMEOUT_S")
+    worker_cron: bool = Field(default=True, alias="WORKER_CRON")
+    job_timeout_s: float = Field(default=600.0, gt=0, alias="JOB_TIMEOUT_S")
+    job_max_attempts: int = Field(default=5, ge=1, alias="JOB_MAX_ATTEMPTS")
+    job_retry_base_s: float = Field(default=1.0, gt=0, alias="JOB_RETRY_BASE_S")
+    job_retry_max_s: float = Field(default=300.0, gt=0, alias="JOB_RETRY_MAX_S")
+    job_history_retention_s: int = Field(default=7 * 24 * 3600, alias="JOB_HISTORY_RETENTION_S")
+    # Cron schedule per entrypoint, JSON: 5 fields (minute hour day month
+    # weekday) or 6 with seconds first; "" disables one. Replaces the default map.
+    cron_schedules: dict[str, str] = Field(
+        default={
+            "identity.cleanup_sessions": "17 * * * *",
+            "pages.compact_ops": "*/30 * * * *",
+            "jobs.prune_history": "41 3 * * *",
+        },
+        alias="CRON_SCHEDULES",
+    )
+    # Expired or revoked sessions are deleted this long after they ended.
+    session_retention_s: int = Field(default=7 * 24 * 3600, alias="SESSION_RETENTION_S")
+    # Page ops covered by a snapshot are kept this long, and back to the
+    # N-th newest revision, before compaction deletes them.
+    page_ops_retention_s: int = Field(default=7 * 24 * 3600, alias="PAGE_OPS_RETENTION_S")
+    page_ops_keep_revisions: int = Field(default=3, ge=1, alias="PAGE_OPS_KEEP_REVISIONS")
 
     calcite_target: str = Field(default="127.0.0.1:50051", alias="CALCITE_TARGET")
     seatunnel_target: str = Field(default="127.0.0.1:50052", alias="SEATUNNEL_TARGET")

@@ -44,6 +44,7 @@ class Hub:
         self.closing = False
         self.op_gate = RateGate(parse(res.settings.ws_op_rate))
         self.cursor_gate = RateGate(parse(res.settings.ws_cursor_rate))
+        self.sync_gate = RateGate(parse(res.settings.ws_sync_rate))
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
 

@@ -148,7 +148,7 @@ async def _read(hub: Hub, inbox, client: Connection, websocket: WebSocket, max_b
             if hub.cursor_gate.allow(client.id):  # presence is lossy by design
                 inbox.put_nowait(Cursor(client, payload))
         elif kind == "sync-request":
-            if hub.op_gate.allow(client.id):
+            if hub.sync_gate.allow(client.id):
                 inbox.put_nowait(SyncRequest(client))
             else:
                 client.offer(error_frame("RATE_LIMITED", "too many requests; slow down"))

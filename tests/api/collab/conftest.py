@@ -42,6 +42,13 @@ async def live(app) -> AsyncIterator[str]:
     await task
 
 
+CLOSED = "__closed__"
+
+
+class PeerClosed(Exception):
+    """The server closed the connection (the code is the argument)."""
+
+
 class Peer:
     """A collaboration client that checks every server frame against the AsyncAPI schemas."""
 
@@ -66,6 +73,7 @@ class Peer:
             pass
         finally:
             self.close_code = self.ws.close_code
+            self.frames.put_nowait({"type": CLOSED})
 
     async def send(self, frame_type: str, payload: dict[str, Any] | None = None) -> None:
         body: dict[str, Any] = {"type": frame_type}
@@ -78,6 +86,9 @@ class Peer:
         async with asyncio.timeout(timeout):
             while True:
                 frame = await self.frames.get()
+                if frame["type"] == CLOSED:
+                    self.frames.put_nowait(frame)  # stays closed for later calls
+                    raise PeerClosed(self.close_code)
                 if frame_type is None or frame["type"] == frame_type:
                     return frame
 
