@@ -30,6 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lowcode.collab.hub import Hub
 from lowcode.collab.ws import STATE_HUB, page_socket
+from lowcode.events.bus import EventBus
+from lowcode.events.ws import STATE_EVENTS, events_socket
 from lowcode.platform import problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.errors import AppError
@@ -62,6 +64,7 @@ class LowcodeApp:
     asgi: ASGIApp = field(init=False)
     res: Resources | None = None
     hub: Hub | None = None
+    events: EventBus | None = None
 
     async def begin_shutdown(self) -> None:
         """SIGTERM: readiness fails, rooms snapshot and close their sockets (1012)."""
@@ -69,6 +72,8 @@ class LowcodeApp:
             self.res.shutting_down.set()
         if self.hub is not None:
             await self.hub.shutdown()
+        if self.events is not None:
+            await self.events.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)
@@ -79,6 +84,7 @@ class LowcodeApp:
             state[STATE_RESOURCES] = self.res
             state[STATE_OPERATION_SCOPES] = self.operation_scopes
             state[STATE_HUB] = self.hub
+            state[STATE_EVENTS] = self.events
         if scope["type"] == "websocket":
             await self.ws_router(scope, receive, send)
         else:
@@ -134,6 +140,8 @@ def create_app(
             app.res = res
             app.hub = Hub(res)
             await app.hub.start()
+            app.events = EventBus(res)
+            await app.events.start()
             log.info("started", extra={"port": settings.port})
             try:
                 yield
@@ -164,7 +172,12 @@ def create_app(
         metrics,
         tracer_provider,
         cx,
-        Router(routes=[WebSocketRoute("/ws/pages/{page_id}", page_socket)]),
+        Router(
+            routes=[
+                WebSocketRoute("/ws/pages/{page_id}", page_socket),
+                WebSocketRoute("/ws/events", events_socket),
+            ]
+        ),
         operation_scopes(spec),
     )
     holder["app"] = app

@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from lowcode.events.publish import notify_user
 from lowcode.identity.errors import UserNotFound
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
@@ -160,7 +161,20 @@ async def add_member(
         except asyncpg.UniqueViolationError as e:
             raise AlreadyMember("that user is already a member") from e
         row = await q.get_member(conn, workspace_id=workspace_id, user_id=user_id)
+    await _membership_changed(res, workspace_id, user_id, "added", role)
     return _member(row)
+
+
+async def _membership_changed(
+    res: Resources, workspace_id: uuid.UUID, user_id: uuid.UUID, change: str, role: str | None
+) -> None:
+    """Tell the member's open `/ws/events` sockets (any node); after the commit."""
+    await notify_user(
+        res,
+        user_id,
+        "membership-changed",
+        {"workspaceId": str(workspace_id), "change": change, "role": role},
+    )
 
 
 async def _ensure_another_owner(
@@ -186,6 +200,7 @@ async def change_member_role(
         ):
             raise MemberNotFound(f"{user_id} is not a member")
         row = await q.get_member(conn, workspace_id=workspace_id, user_id=user_id)
+    await _membership_changed(res, workspace_id, user_id, "role-changed", role)
     return _member(row)
 
 
@@ -201,3 +216,4 @@ async def remove_member(
             conn, workspace_id=workspace_id, user_id=user_id
         ):
             raise MemberNotFound(f"{user_id} is not a member")
+    await _membership_changed(res, workspace_id, user_id, "removed", None)

@@ -1,0 +1,1 @@
+"""Per-user notifications (`/ws/events`), delivered on every node through Redis pub/sub."""

@@ -1,0 +1,46 @@
+"""`/ws/events`: a user's notification stream (membership changes, finished syncs…)."""
+
+from __future__ import annotations
+
+from starlette.websockets import WebSocket
+
+from lowcode.collab.connection import Connection, Member
+from lowcode.collab.protocol import ProtocolError, encode, error_frame, load_protocol
+from lowcode.collab.ws import authenticate
+from lowcode.events.bus import EventBus
+from lowcode.resources import STATE_RESOURCES, Resources
+
+STATE_EVENTS = "lowcode.events"
+
+
+async def events_socket(websocket: WebSocket) -> None:
+    res: Resources = websocket.scope["state"][STATE_RESOURCES]
+    bus: EventBus = websocket.scope["state"][STATE_EVENTS]
+    if res.shutting_down.is_set():
+        await websocket.close(1012)
+        return
+    who = await authenticate(res, websocket)
+    if who is None:
+        return
+    user_id, name = who
+    protocol = load_protocol(res.settings.asyncapi_file)
+    conn = Connection(websocket, Member(user_id, name), read_only=True, queue_size=64)
+    conn.start_writer()
+    bus.add(user_id, conn)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                frame = protocol.parse_client(message.get("text") or "")
+            except ProtocolError as e:
+                conn.offer(error_frame(e.code, e.message))
+                continue
+            if frame["type"] == "ping":
+                conn.offer(encode("pong", {}))
+            else:
+                conn.offer(error_frame("INVALID_MESSAGE", "this channel only accepts ping"))
+    finally:
+        bus.remove(user_id, conn)
+        conn.close(1000)
