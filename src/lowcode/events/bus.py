@@ -12,6 +12,7 @@ from collections import defaultdict
 from redis.exceptions import RedisError
 
 from lowcode.collab.connection import Connection
+from lowcode.platform.cache import create_redis
 from lowcode.events.publish import user_channel
 from lowcode.resources import Resources
 
@@ -23,6 +24,10 @@ RETRY_S = (0.5, 1, 2, 5)
 class EventBus:
     def __init__(self, res: Resources) -> None:
         self.res = res
+        # The subscription holds its connection for good: give it its own client
+        # so it never takes a slot from the pool that requests draw from.
+        assert res.settings.redis_url
+        self._redis = create_redis(res.settings.redis_url, max_connections=2)
         self.connections: dict[str, set[Connection]] = defaultdict(set)
         self._prefix = user_channel(res, "")
         self._task: asyncio.Task[None] | None = None
@@ -40,6 +45,7 @@ class EventBus:
             for conn in list(conns):
                 conn.close(code, "server restarting")
         self.connections.clear()
+        await self._redis.aclose()
 
     def add(self, user_id: uuid.UUID, conn: Connection) -> None:
         self.connections[str(user_id)].add(conn)
@@ -54,7 +60,7 @@ class EventBus:
     async def _listen_forever(self) -> None:
         attempt = 0
         while True:
-            pubsub = self.res.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self._prefix + "*")
                 self.subscribed.set()

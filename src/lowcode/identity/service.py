@@ -25,7 +25,7 @@ from lowcode.identity.errors import (
 )
 from lowcode.identity.models import Actor, Session, TokenPair, User
 from lowcode.identity.passwords import hash_password, needs_rehash, verify_password
-from lowcode.identity.sessions_cache import forget_sessions
+from lowcode.identity.sessions_cache import revoke_cached
 from lowcode.identity.tokens import hash_refresh_token, new_refresh_token
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.pagination import PageOf, PageRequest
@@ -133,10 +133,12 @@ async def refresh(res: Resources, *, refresh_token: str) -> TokenPair:
         found = await res.queries.identity.find_refresh_token(conn, token_hash=digest)
         if found is None:
             raise TokenInvalid("unknown refresh token")
+        state = await res.queries.identity.get_session_state(conn, session_id=found.session_id)
         await res.queries.identity.revoke_session(
             conn, session_id=found.session_id, reason="refresh_token_reuse"
         )
-    await forget_sessions(res, [found.session_id])
+    if state is not None:
+        await revoke_cached(res, state.user_id, [found.session_id])
     log.warning("refresh token reuse; session revoked", extra={"session_id": str(found.session_id)})
     raise SessionRevoked("this refresh token was already used; the session has been revoked")
 
@@ -149,10 +151,12 @@ async def logout(res: Resources, *, refresh_token: str) -> None:
         found = await res.queries.identity.find_refresh_token(conn, token_hash=digest)
         if found is None:
             return
+        state = await res.queries.identity.get_session_state(conn, session_id=found.session_id)
         await res.queries.identity.revoke_session(
             conn, session_id=found.session_id, reason="logout"
         )
-    await forget_sessions(res, [found.session_id])
+    if state is not None:
+        await revoke_cached(res, state.user_id, [found.session_id])
 
 
 async def list_sessions(res: Resources, actor: Actor, page: PageRequest) -> PageOf:
@@ -187,7 +191,7 @@ async def revoke_own_session(res: Resources, actor: Actor, session_id: uuid.UUID
         if state is None or state.user_id != actor.user_id:
             raise SessionNotFound(f"no session {session_id}")
         await res.queries.identity.revoke_session(conn, session_id=session_id, reason="revoked")
-    await forget_sessions(res, [session_id])
+    await revoke_cached(res, actor.user_id, [session_id])
 
 
 async def change_password(
@@ -214,4 +218,4 @@ async def change_password(
                 reason="password_changed",
             )
         ]
-    await forget_sessions(res, revoked)
+    await revoke_cached(res, actor.user_id, revoked)

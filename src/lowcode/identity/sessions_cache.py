@@ -2,10 +2,16 @@
 
 An access token is only as good as its session: a revoked session or a
 disabled user ends it. Checking Postgres on every request would cost a query,
-so the state is cached in Redis for `SESSION_CACHE_TTL_S`; every revocation
-overwrites the cached state immediately (after its transaction commits), so
-revocation takes effect at once, and the TTL bounds staleness if that write is
-ever lost. When Redis is unreachable, Postgres answers.
+so the state is cached in Redis for `SESSION_CACHE_TTL_S`.
+
+Ordering matters, because a request may read Postgres just before a
+revocation commits and write its (stale) answer to the cache just after:
+- a cache miss fills the cache only if nothing is there (`SET NX`);
+- every change (revocation, disable, role change) overwrites the entry with
+  the new state after its transaction commits (plain `SET`).
+So a stale "active" can never replace a revocation, and revocation takes
+effect at once. The TTL bounds staleness if a write is ever lost; when Redis
+is unreachable, Postgres answers.
 """
 
 from __future__ import annotations
@@ -53,11 +59,13 @@ async def session_state(res: Resources, session_id: uuid.UUID) -> SessionState |
         return None
     active = row.revoked_at is None and not row.disabled and row.expires_at > datetime.now(UTC)
     state = SessionState(row.user_id, row.role, active)
-    await _store(res, session_id, state)
+    await _store(res, session_id, state, only_if_missing=True)
     return state
 
 
-async def _store(res: Resources, session_id: uuid.UUID, state: SessionState) -> None:
+async def _store(
+    res: Resources, session_id: uuid.UUID, state: SessionState, *, only_if_missing: bool
+) -> None:
     # An inactive session never becomes active again; keep that answer as long
     # as any access token of it could still be presented.
     ttl = (
@@ -67,20 +75,34 @@ async def _store(res: Resources, session_id: uuid.UUID, state: SessionState) -> 
     )
     value = json.dumps({"u": str(state.user_id), "r": state.role, "a": state.active})
     try:
-        await res.redis.set(_key(res, session_id), value, ex=ttl)
+        await res.redis.set(_key(res, session_id), value, ex=ttl, nx=only_if_missing)
     except RedisError as e:
+        if not only_if_missing:
+            raise
         log.warning("could not cache session state", extra={"error": str(e)})
 
 
-async def forget_sessions(res: Resources, session_ids: Iterable[uuid.UUID]) -> None:
-    """Drop cached state (after a commit) so the next request reads Postgres."""
-    keys = [_key(res, sid) for sid in session_ids]
-    if not keys:
-        return
+async def revoke_cached(
+    res: Resources, user_id: uuid.UUID, session_ids: Iterable[uuid.UUID]
+) -> None:
+    """After a revocation committed: every cached copy says "inactive" now."""
+    await _overwrite(res, session_ids, SessionState(user_id, "user", active=False))
+
+
+async def update_cached(
+    res: Resources, user_id: uuid.UUID, role: str, session_ids: Iterable[uuid.UUID]
+) -> None:
+    """After a role change committed: the live sessions carry the new role now."""
+    await _overwrite(res, session_ids, SessionState(user_id, role, active=True))
+
+
+async def _overwrite(res: Resources, session_ids: Iterable[uuid.UUID], state: SessionState) -> None:
+    ids = list(session_ids)
     try:
-        await res.redis.delete(*keys)
+        for sid in ids:
+            await _store(res, sid, state, only_if_missing=False)
     except RedisError as e:
         log.error(
-            "could not invalidate cached sessions; they expire within the cache TTL",
-            extra={"error": str(e), "sessions": len(keys)},
+            "could not update cached sessions; they expire within the cache TTL",
+            extra={"error": str(e), "sessions": len(ids)},
         )

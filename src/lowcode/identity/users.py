@@ -9,7 +9,7 @@ import asyncpg
 from lowcode.identity.errors import EmailTaken, UserNotFound
 from lowcode.identity.models import Actor, User
 from lowcode.identity.passwords import hash_password
-from lowcode.identity.sessions_cache import forget_sessions
+from lowcode.identity.sessions_cache import revoke_cached, update_cached
 from lowcode.platform.db import transaction
 from lowcode.platform.errors import Forbidden
 from lowcode.platform.pagination import PageOf, PageRequest
@@ -89,7 +89,10 @@ async def update_user(
             ]
         else:
             affected = [r.id async for r in q.live_session_ids(conn, user_id=user_id)]
-    await forget_sessions(res, affected)
+    if disabled:
+        await revoke_cached(res, user_id, affected)
+    elif not row.disabled:
+        await update_cached(res, user_id, row.role, affected)
     return User.from_row(row)
 
 
@@ -114,7 +117,7 @@ async def delete_user(res: Resources, actor: Actor, user_id: uuid.UUID) -> None:
             r.id async for r in res.queries.identity.live_session_ids(conn, user_id=user_id)
         ]
         await res.queries.identity.delete_user(conn, user_id=user_id)
-    await forget_sessions(res, sessions)
+    await revoke_cached(res, user_id, sessions)
 
 
 async def create_admin(
@@ -154,5 +157,5 @@ async def create_admin(
             assert row is not None
             user = User.from_row(row)
             sessions, outcome = [], "created"
-    await forget_sessions(res, sessions)
+    await update_cached(res, user.id, "admin", sessions)
     return user, outcome

@@ -12,13 +12,18 @@ from typing import Any
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ExtraParameterProblem
+from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
-from jsonschema import Draft4Validator, ValidationError
+from jsonschema import Draft4Validator, FormatChecker, ValidationError
 
 from lowcode.platform.errors import FieldError
 from lowcode.platform.problems import RequestValidationProblem
 
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+# Draft 4's checker knows no `uuid`; ids in paths and bodies must be checked
+# here, not fail later in a handler.
+FORMAT_CHECKER = FormatChecker(["email", "uuid", "ipv4", "ipv6", "regex"])
 
 
 def _field(error: ValidationError, prefix: str = "") -> str:
@@ -35,6 +40,10 @@ def _errors(validator: Any, value: Any, location: str, prefix: str = "") -> list
 
 
 class AllErrorsBodyValidator(JSONRequestBodyValidator):
+    @property
+    def _validator(self) -> Any:
+        return Draft4RequestValidator(self._schema, format_checker=FORMAT_CHECKER)
+
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if not self._nullable and body is None:
             raise RequestValidationProblem([FieldError("", "request body must not be empty")])
@@ -75,7 +84,7 @@ class AllErrorsParameterValidator(ParameterValidator):
         schema = param.get("schema", param)
         if schema.get("nullable") and value in ("", "null"):
             return []
-        validator = Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        validator = Draft4Validator(schema, format_checker=FORMAT_CHECKER)
         return _errors(validator, value, location, prefix=name)
 
 

@@ -1,0 +1,65 @@
+"""Login and registration are rate-limited (429 RATE_LIMITED with Retry-After).
+
+Each test runs its own app with low limits and a Redis key prefix of its own, so
+counters never leak between tests or into the session app."""
+
+from __future__ import annotations
+
+from tests.api.identity.conftest import (
+    assert_problem,
+    http_client,
+    new_password,
+    register,
+    running_app,
+)
+from tests.conftest import unique_email
+
+
+def assert_rate_limited(response) -> int:
+    assert_problem(response, 429, "RATE_LIMITED")
+    retry_after = int(response.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    return retry_after
+
+
+async def test_the_fourth_login_attempt_for_one_email_within_a_minute_is_rate_limited(settings):
+    async with running_app(settings, rate_limit_login_email="3/minute") as (_, client):
+        user, password = await register(client)
+        for _ in range(3):
+            response = await client.post(
+                "/api/v1/auth/login", json={"email": user["email"], "password": "wrong password"}
+            )
+            assert_problem(response, 401, "INVALID_CREDENTIALS")
+
+        fourth = await client.post(
+            "/api/v1/auth/login", json={"email": user["email"], "password": password}
+        )
+        assert_rate_limited(fourth)
+        # The limit is per email whatever its letter case…
+        upper = await client.post(
+            "/api/v1/auth/login", json={"email": user["email"].upper(), "password": password}
+        )
+        assert_rate_limited(upper)
+        # …and other emails from the same address are not affected.
+        other = await client.post(
+            "/api/v1/auth/login", json={"email": unique_email(), "password": "whatever"}
+        )
+        assert_problem(other, 401, "INVALID_CREDENTIALS")
+
+
+async def test_the_fourth_registration_from_one_ip_within_a_minute_is_rate_limited(settings):
+    async with running_app(
+        settings, client_ip="198.51.100.23", rate_limit_register_ip="3/minute"
+    ) as (app, client):
+        for _ in range(3):
+            await register(client)
+
+        email = unique_email("limited")
+        payload = {"email": email, "password": new_password(), "display_name": "Late"}
+        fourth = await client.post("/api/v1/auth/register", json=payload)
+        assert_rate_limited(fourth)
+
+        # Another address may still register — and the refused email was not created.
+        async with http_client(app, "198.51.100.24") as elsewhere:
+            created = await elsewhere.post("/api/v1/auth/register", json=payload)
+            assert created.status_code == 201, created.text
