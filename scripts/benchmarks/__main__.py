@@ -26,7 +26,15 @@ from lowcode.platform.scratch import (
     redis_server,
 )
 from lowcode.settings import PROJECT_ROOT
-from scripts.benchmarks.harness import WrkResult, free_port, start, uvicorn_cmd, wait_ready, wrk
+from scripts.benchmarks.harness import (
+    WrkResult,
+    free_port,
+    start,
+    uvicorn_cmd,
+    wait_listening,
+    wait_ready,
+    wrk,
+)
 
 RESULTS = PROJECT_ROOT / ".bench"
 
@@ -159,17 +167,121 @@ def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
     }
 
 
+def collab_case(
+    work: Path, seconds: int, clients: int, rooms: int, rate: float
+) -> dict[str, object]:
+    import uvloop
+
+    from scripts.benchmarks import collab
+
+    per_room = clients // rooms
+    with postgres_server(work) as admin, redis_server(work) as redis_url:
+        dsn = asyncio.run(_create(admin))
+        try:
+            run_dbmate(dsn, PROJECT_ROOT / "migrations", "up")
+            env = {
+                "DATABASE_URL": dsn,
+                "REDIS_URL": redis_url,
+                "LOG_LEVEL": "WARNING",
+                "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}:",
+                "WS_MAX_CLIENTS_PER_ROOM": str(per_room + 10),
+            }
+            port = free_port()
+            ours = start(
+                [str(Path(sys.executable).parent / "lowcode"), "serve"],
+                {**env, "PORT": str(port), "HOST": "127.0.0.1"},
+                work / "collab.log",
+                port,
+            )
+            try:
+                wait_ready(f"{ours.base}/health/ready")
+                token, _user, first = seed(ours.base, components=5)
+                with httpx.Client(base_url=ours.base, timeout=30) as c:
+                    h = {"Authorization": f"Bearer {token}"}
+                    ws_id = c.get(f"/api/v1/pages/{first}", headers=h).json()["workspace_id"]
+                    pages = [first] + [
+                        c.post(
+                            f"/api/v1/workspaces/{ws_id}/pages",
+                            headers=h,
+                            json={"title": f"room {i}"},
+                        ).json()["id"]
+                        for i in range(rooms - 1)
+                    ]
+                    roots = [
+                        c.get(f"/api/v1/pages/{p}", headers=h).json()["schema"]["rootId"]
+                        for p in pages
+                    ]
+                urls = [
+                    (f"ws://127.0.0.1:{port}/ws/pages/{p}?access_token={token}", r)
+                    for p, r in zip(pages, roots, strict=True)
+                ]
+                ours_stats = uvloop.run(collab.drive(urls, per_room, rate, seconds))
+                rss = collab.rss_mb(ours.proc.pid)
+            finally:
+                ours.stop()
+            bport = free_port()
+            base = start(
+                uvicorn_cmd("scripts.benchmarks.collab_baseline:app", bport),
+                env,
+                work / "collab-baseline.log",
+                bport,
+            )
+            try:
+                wait_listening(bport)
+                burls = [
+                    (f"ws://127.0.0.1:{bport}/ws/{p}", r) for p, r in zip(pages, roots, strict=True)
+                ]
+                base_stats = uvloop.run(collab.drive(burls, per_room, rate, seconds))
+            finally:
+                base.stop()
+        finally:
+            asyncio.run(drop_database(admin, dsn))
+    n = per_room * rooms
+    print(f"collab: {n} clients in {rooms} rooms, {rate:g} ops/s each, {seconds}s, 1 worker")
+    print(collab.summary("lowcode (durable)", ours_stats, seconds))
+    print(collab.summary("in-memory baseline", base_stats, seconds))
+    print(
+        f"  server RSS {rss:.0f} MiB; acks/s ratio {ours_stats.acks / max(base_stats.acks, 1):.2f}"
+    )
+    return {
+        "clients": per_room * rooms,
+        "rooms": rooms,
+        "rate": rate,
+        "rss_mb": rss,
+        "ours": {
+            "acks_per_s": ours_stats.acks / seconds,
+            "conflicts": ours_stats.conflicts,
+            "errors": ours_stats.errors,
+            "ack_p50_ms": 1000 * collab.pct(ours_stats.ack_latency, 0.5),
+            "ack_p99_ms": 1000 * collab.pct(ours_stats.ack_latency, 0.99),
+            "fanout_p99_ms": 1000 * collab.pct(ours_stats.fanout_latency, 0.99),
+        },
+        "baseline": {
+            "acks_per_s": base_stats.acks / seconds,
+            "ack_p99_ms": 1000 * collab.pct(base_stats.ack_latency, 0.99),
+            "fanout_p99_ms": 1000 * collab.pct(base_stats.fanout_latency, 0.99),
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("cases", nargs="*", default=["rest-read"])
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--rooms", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=2.0, help="ops/s per collab client")
+    parser.add_argument("cases", nargs="*", default=["rest-read", "collab"])
     args = parser.parse_args()
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="lowcode-bench-") as tmp:
         for case in args.cases:
             if case == "rest-read":
                 results[case] = rest_read(Path(tmp), args.seconds, args.connections)
+            elif case == "collab":
+                results[case] = collab_case(
+                    Path(tmp), args.seconds, args.clients, args.rooms, args.rate
+                )
             else:
                 sys.exit(f"unknown case {case}")
     RESULTS.mkdir(exist_ok=True)

@@ -33,6 +33,16 @@ def wait_ready(url: str, timeout_s: float = 60.0) -> float:
     raise RuntimeError(f"{url} did not become ready in {timeout_s}s")
 
 
+def wait_listening(port: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
 @dataclass
 class Server:
     proc: subprocess.Popen[bytes]
