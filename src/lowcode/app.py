@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
+from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
@@ -32,7 +33,7 @@ from lowcode.collab.hub import Hub
 from lowcode.collab.ws import STATE_HUB, page_socket
 from lowcode.events.bus import EventBus
 from lowcode.events.ws import STATE_EVENTS, events_socket
-from lowcode.platform import problems
+from lowcode.platform import jsoncodec, problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.errors import AppError
 from lowcode.platform.metrics import Metrics
@@ -154,6 +155,7 @@ def create_app(
     cx = AsyncApp(
         __name__,
         lifespan=lifespan,
+        jsonifier=Jsonifier(jsoncodec),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", spec_path="/openapi.json"),
     )
     cx.add_api(
@@ -187,5 +189,10 @@ def create_app(
         route_for=lambda op: templates.get(op or "", "<unmatched>"),
         body_limit=settings.access_log_body_limit,
     )
-    app.asgi = OpenTelemetryMiddleware(access, tracer_provider=tracer_provider)
+    # Without an exporter the middleware would only build spans nobody sees.
+    app.asgi = (
+        OpenTelemetryMiddleware(access, tracer_provider=tracer_provider)
+        if isinstance(tracer_provider, TracerProvider)
+        else access
+    )
     return app

@@ -12,8 +12,8 @@ from collections import defaultdict
 from redis.exceptions import RedisError
 
 from lowcode.collab.connection import Connection
-from lowcode.platform.cache import create_redis
 from lowcode.events.publish import user_channel
+from lowcode.platform.cache import create_redis
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.events.bus")

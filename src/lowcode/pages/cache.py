@@ -10,7 +10,6 @@ by every reader at the same moment.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from redis.exceptions import LockError, RedisError
 
 from lowcode.pages.document import Document
+from lowcode.platform import jsoncodec
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.pages.cache")
@@ -37,13 +37,13 @@ async def get(res: Resources, page_id: uuid.UUID, version: int) -> Document | No
         log.warning("page cache unavailable", extra={"error": str(e)})
         return None
     res.metrics.cache_requests.labels("page", "hit" if raw else "miss").inc()
-    return json.loads(raw) if raw else None
+    return jsoncodec.loads(raw) if raw else None
 
 
 async def put(res: Resources, page_id: uuid.UUID, version: int, document: Document) -> None:
     try:
         await res.redis.set(
-            _key(res, page_id, version), json.dumps(document), ex=res.settings.page_cache_ttl_s
+            _key(res, page_id, version), jsoncodec.dumpb(document), ex=res.settings.page_cache_ttl_s
         )
     except RedisError as e:
         log.warning("could not cache page", extra={"error": str(e)})

@@ -7,7 +7,6 @@ own transactions (`async with transaction(pool) as conn:`).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +19,7 @@ import asyncpg
 from aiosql.adapters.asyncpg import AsyncPGAdapter
 from opentelemetry.trace import Tracer
 
+from lowcode.platform import jsoncodec
 from lowcode.platform.metrics import Metrics
 
 log = logging.getLogger("lowcode.db")
@@ -30,7 +30,9 @@ Connection = asyncpg.Connection
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
-        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(
+            typ, encoder=jsoncodec.dumps, decoder=jsoncodec.loads, schema="pg_catalog"
+        )
 
 
 async def create_pool(

@@ -16,7 +16,17 @@ _SENSITIVE = re.compile(
 )
 
 
-_SENSITIVE_BYTES = re.compile(_SENSITIVE.pattern.encode(), re.IGNORECASE)
+# Substrings of every sensitive key, for a cheap "could there be a secret?" scan
+# of raw bodies (bytes.find is far faster than a case-insensitive regex).
+_SENSITIVE_MARKERS = (
+    b"passw", b"token", b"secret", b"authorization", b"cookie", b"api_key", b"api-key",
+    b"apikey", b"credential",
+)  # fmt: skip
+
+
+def _may_hold_secrets(raw: bytes) -> bool:
+    lowered = raw.lower()
+    return any(marker in lowered for marker in _SENSITIVE_MARKERS)
 
 
 def is_sensitive(key: str) -> bool:
@@ -51,7 +61,7 @@ def body_for_log(raw: bytes, content_type: str | None, limit: int) -> str | None
     if not raw:
         return None
     ctype = (content_type or "").lower()
-    if "json" in ctype and not _SENSITIVE_BYTES.search(raw):
+    if "json" in ctype and not _may_hold_secrets(raw):
         # Nothing to redact (the common case: a page document): skip the parse.
         return truncate(raw[: limit * 4].decode("utf-8", "replace"), limit)
     if "json" in ctype:
