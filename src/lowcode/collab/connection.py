@@ -19,9 +19,17 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.websockets import WebSocket, WebSocketState
 
+from lowcode.platform.metrics import Metrics
+
 log = logging.getLogger("lowcode.collab")
 
 CLOSE_TIMEOUT_S = 5.0
+
+
+def frame_type(frame: str) -> str:
+    """The type of a frame made by `protocol.encode` (it starts `{"type":"…"`)."""
+    end = frame.find('"', 9)
+    return frame[9:end] if frame.startswith('{"type":"') and end > 9 else "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,7 @@ class Connection:
     member: Member
     read_only: bool
     queue_size: int
+    metrics: Metrics | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     queue: asyncio.Queue[str] = field(init=False)
     closed: bool = False
@@ -61,6 +70,8 @@ class Connection:
         except asyncio.QueueFull:
             self.close(1013, "too slow to keep up")
             return False
+        if self.metrics is not None:
+            self.metrics.ws_messages.labels("out", frame_type(frame)).inc()
         return True
 
     def close(self, code: int, reason: str = "") -> None:

@@ -86,6 +86,7 @@ async def page_socket(websocket: WebSocket) -> None:
         Member(user_id, name),
         read_only=not role_at_least(page.my_role, "editor"),
         queue_size=settings.ws_send_queue,
+        metrics=hub.metrics,
     )
     try:
         room = await hub.join(page_id, client)

@@ -138,6 +138,8 @@ async def serve_app(settings: Any, **overrides: Any) -> AsyncIterator[tuple[Any,
         lifespan="off",
         log_config=None,
         ws_max_size=16 * 2**20,
+        ws_ping_interval=application.settings.ws_ping_interval_s,
+        ws_ping_timeout=application.settings.ws_ping_timeout_s,
     )
     server = uvicorn.Server(config)
     async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):

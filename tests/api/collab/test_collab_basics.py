@@ -114,3 +114,34 @@ async def test_resending_an_acked_op_is_acked_again_as_duplicate(client, live, t
     assert ack["payload"] == {"opId": "dup-1", "version": 2, "duplicate": True}
     await again.close()
     _ = asyncio
+
+
+async def test_a_read_never_opens_a_room_and_the_last_leave_closes_it_with_a_snapshot(
+    client, app, live, team
+):
+    page = await make_page(client, team["owner"], team["ws"])
+    page_uuid = __import__("uuid").UUID(page["id"])
+    await client.get(f"/api/v1/pages/{page['id']}", headers=team["owner"].headers)
+    assert page_uuid not in app.hub.rooms
+    peer = await open_peer(live, page["id"], team["owner"].access_token)
+    await peer.next("sync")
+    assert page_uuid in app.hub.rooms
+    await peer.send("op-patch", {"patches": prop(page, "c", 1), "baseVersion": 1, "opId": "c1"})
+    await peer.next("ack")
+    await peer.close()
+    for _ in range(100):
+        if page_uuid not in app.hub.rooms:
+            break
+        await asyncio.sleep(0.02)
+    assert page_uuid not in app.hub.rooms
+    revisions = await client.get(
+        f"/api/v1/pages/{page['id']}/revisions", headers=team["owner"].headers
+    )
+    assert revisions.json()["items"][0] == {
+        **revisions.json()["items"][0],
+        "version": 2,
+        "reason": "close",
+    }
+    again = await open_peer(live, page["id"], team["owner"].access_token)
+    assert (await again.next("sync"))["payload"]["version"] == 2
+    await again.close()
