@@ -180,11 +180,7 @@ class Room:
             if head is None:
                 document = None
             else:
-                document = await oplog.document_at_head(
-                    self.res, conn, self.page_id,
-                    snapshot=head.schema, snapshot_version=head.snapshot_version,
-                    version=head.version,
-                )  # fmt: skip
+                document = await oplog.document_at_head(self.res, conn, self.page_id, head)
         if head is None or document is None:
             # Deleted between the endpoint's check and now: never a ghost room.
             await self.hub.forget(self)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -56,22 +57,29 @@ async def replay(
     return document
 
 
+class PageHead(Protocol):
+    """What a page row says about its head: the snapshot, its version, the head version."""
+
+    @property
+    def schema(self) -> Any: ...
+    @property
+    def snapshot_version(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+
+
 async def document_at_head(
-    res: Resources,
-    conn: Connection,
-    page_id: uuid.UUID,
-    *,
-    snapshot: Document,
-    snapshot_version: int,
-    version: int,
+    res: Resources, conn: Connection, page_id: uuid.UUID, head: PageHead
 ) -> Document:
-    if version == snapshot_version:
-        return snapshot
+    """The document at `head.version`: the snapshot itself, or the snapshot plus
+    the ops after it (cached per version)."""
+    if head.version == head.snapshot_version:
+        return dict(head.schema)
     return await cache.get_or_build(
         res,
         page_id,
-        version,
-        lambda: replay(res, conn, page_id, snapshot, snapshot_version, version),
+        head.version,
+        lambda: replay(res, conn, page_id, head.schema, head.snapshot_version, head.version),
     )
 
 
@@ -99,14 +107,7 @@ async def append_ops(
         raise VersionConflict(head.version)
     document = current
     if document is None:
-        document = await document_at_head(
-            res,
-            conn,
-            page_id,
-            snapshot=head.schema,
-            snapshot_version=head.snapshot_version,
-            version=head.version,
-        )
+        document = await document_at_head(res, conn, page_id, head)
     for op in ops:
         document = apply_patch(document, op.patch)
     validate_document(document, res.settings.page_max_bytes)

@@ -116,14 +116,7 @@ async def get_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> Page:
         async with res.pool.acquire() as conn:
             row = await _page_for(res, conn, actor, page_id, "viewer")
             try:
-                document = await oplog.document_at_head(
-                    res,
-                    conn,
-                    page_id,
-                    snapshot=row.schema,
-                    snapshot_version=row.snapshot_version,
-                    version=row.version,
-                )
+                document = await oplog.document_at_head(res, conn, page_id, row)
             except oplog.OpLogGap:
                 if attempt == 2:
                     raise
@@ -198,14 +191,7 @@ async def replace_document(
         row = await _page_for(res, conn, actor, page_id, "editor")
         if row.version != base_version:
             raise VersionConflict(row.version)
-        current = await oplog.document_at_head(
-            res,
-            conn,
-            page_id,
-            snapshot=row.schema,
-            snapshot_version=row.snapshot_version,
-            version=row.version,
-        )
+        current = await oplog.document_at_head(res, conn, page_id, row)
         patch = jsonpatch.make_patch(current, document).patch
         if not patch:
             return Page(_summary(row), current)
@@ -268,14 +254,7 @@ async def restore_revision(
         target = await res.queries.pages.get_revision(conn, page_id=page_id, version=version)
         if target is None:
             raise RevisionNotFound(f"page {page_id} has no revision {version}")
-        current = await oplog.document_at_head(
-            res,
-            conn,
-            page_id,
-            snapshot=head.schema,
-            snapshot_version=head.snapshot_version,
-            version=head.version,
-        )
+        current = await oplog.document_at_head(res, conn, page_id, head)
         patch = jsonpatch.make_patch(current, target.schema).patch
         result = await oplog.append_ops(
             res,

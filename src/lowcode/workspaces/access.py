@@ -24,13 +24,4 @@ async def require_role(
         raise WorkspaceNotFound(f"no workspace {workspace_id}")
     if not role_at_least(row.my_role, minimum):
         raise Forbidden(f"requires the {minimum} role in this workspace (you are {row.my_role})")
-    return Workspace(
-        row.id,
-        row.name,
-        row.description,
-        row.version,
-        row.created_by,
-        row.created_at,
-        row.updated_at,
-        row.my_role,
-    )
+    return Workspace.from_row(row, row.my_role)

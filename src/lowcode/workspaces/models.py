@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 # Workspace roles, weakest first.
 ROLES = ("viewer", "editor", "owner")
@@ -11,6 +11,25 @@ ROLES = ("viewer", "editor", "owner")
 
 def role_at_least(role: str, minimum: str) -> bool:
     return ROLES.index(role) >= ROLES.index(minimum)
+
+
+class _WorkspaceRow(Protocol):
+    """What every generated workspace row has in common."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_by(self) -> uuid.UUID | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +42,13 @@ class Workspace:
     created_at: datetime
     updated_at: datetime
     my_role: str
+
+    @classmethod
+    def from_row(cls, row: _WorkspaceRow, my_role: str) -> Workspace:
+        return cls(
+            row.id, row.name, row.description, row.version, row.created_by,
+            row.created_at, row.updated_at, my_role,
+        )  # fmt: skip
 
     def to_api(self) -> dict[str, Any]:
         return {

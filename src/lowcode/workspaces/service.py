@@ -23,16 +23,7 @@ async def list_workspaces(res: Resources, actor: Actor, page: PageRequest) -> Pa
     q = res.queries.workspaces
     async with res.pool.acquire() as conn:
         rows = [
-            Workspace(
-                r.id,
-                r.name,
-                r.description,
-                r.version,
-                r.created_by,
-                r.created_at,
-                r.updated_at,
-                r.my_role,
-            )
+            Workspace.from_row(r, r.my_role)
             async for r in q.list_workspaces_of_user(
                 conn, user_id=actor.user_id, limit=page.limit, offset=page.offset
             )
@@ -52,16 +43,7 @@ async def create_workspace(
         )
         assert row is not None
         await q.insert_member(conn, workspace_id=row.id, user_id=actor.user_id, role="owner")
-    return Workspace(
-        row.id,
-        row.name,
-        row.description,
-        row.version,
-        row.created_by,
-        row.created_at,
-        row.updated_at,
-        "owner",
-    )
+    return Workspace.from_row(row, "owner")
 
 
 async def get_workspace(res: Resources, actor: Actor, workspace_id: uuid.UUID) -> Workspace:
@@ -93,16 +75,7 @@ async def update_workspace(
         if row is None:
             version = await q.get_workspace_version(conn, workspace_id=workspace_id)
             raise VersionConflict(version)
-    return Workspace(
-        row.id,
-        row.name,
-        row.description,
-        row.version,
-        row.created_by,
-        row.created_at,
-        row.updated_at,
-        current.my_role,
-    )
+    return Workspace.from_row(row, current.my_role)
 
 
 async def delete_workspace(res: Resources, actor: Actor, workspace_id: uuid.UUID) -> None:
