@@ -404,6 +404,7 @@ class Room:
             with contextlib.suppress(Exception):
                 await c.drain_and_stop(timeout_s=1.0)
             c.close(code, "server restarting")
+            self.hub.metrics.ws_clients.dec()
         self.clients.clear()
         await self.hub.forget(self)
 
