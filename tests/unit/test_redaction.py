@@ -52,3 +52,10 @@ def test_binary_bodies_are_described_not_dumped():
         "<2 bytes application/octet-stream>"
     )
     assert body_for_log(b"", "application/json", 100) is None
+
+
+def test_the_json_codec_keeps_integers_beyond_64_bits():
+    from lowcode.platform import jsoncodec
+
+    big = {"n": 2**80, "m": -(2**70)}
+    assert jsoncodec.loads(jsoncodec.dumps(big)) == big
