@@ -461,6 +461,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Jobs in the queue (admin)
+         * @description Jobs not yet finished — queued (including delayed ones), running, and
+         *     failed ones held for a retry or cancel — newest first. Finished jobs
+         *     leave the queue; `GET /api/v1/admin/jobs/{job_id}` still shows them.
+         */
+        get: operations["lowcode.jobs.handlers.list_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Queue depth and outcomes per entrypoint (admin) */
+        get: operations["lowcode.jobs.handlers.job_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        /** One job, with payload, attempts and last error (admin) */
+        get: operations["lowcode.jobs.handlers.get_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{job_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a held (failed) job again (admin)
+         * @description Queues the job for now with its attempts reset. `JOB_NOT_RETRYABLE`
+         *     (409) unless the job is `failed`.
+         */
+        post: operations["lowcode.jobs.handlers.retry_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a queued or held job (admin)
+         * @description Removes the job from the queue. A running job cannot be canceled:
+         *     `JOB_NOT_CANCELABLE` (409), as for a finished one.
+         */
+        post: operations["lowcode.jobs.handlers.cancel_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -821,6 +925,97 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        /**
+         * @description `queued` (possibly delayed, see `execute_after`), `running`, `failed`
+         *     (held after its last attempt, or with a payload that does not fit),
+         *     and, once finished, `succeeded`, `canceled` or `deleted`.
+         * @enum {string}
+         */
+        JobStatus: "queued" | "running" | "failed" | "succeeded" | "canceled" | "deleted";
+        Job: {
+            /** Format: int64 */
+            id: number;
+            entrypoint: string;
+            status: components["schemas"]["JobStatus"];
+            /** @description Higher runs first. */
+            priority: number;
+            /** @description Runs started since the job was queued or last re-queued by an admin. */
+            attempts: number;
+            dedupe_key: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description Not run before this time; null once the job finished.
+             */
+            execute_after: string | null;
+        };
+        JobList: {
+            items: components["schemas"]["Job"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        /** @description The newest error in a job's recorded history; null when there is none. */
+        JobError: {
+            /** @description The exception's class, e.g. `JobTimedOut`. */
+            type: string;
+            message: string;
+            traceback: string;
+            /** Format: date-time */
+            at: string;
+        } | null;
+        JobEvent: {
+            status: components["schemas"]["JobStatus"];
+            /** Format: date-time */
+            at: string;
+            /** @description For a retry (back to `queued`) or a failure, the error that caused it. */
+            error: string | null;
+        };
+        JobDetail: {
+            /** Format: int64 */
+            id: number;
+            entrypoint: string;
+            status: components["schemas"]["JobStatus"];
+            priority: number;
+            attempts: number;
+            dedupe_key: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            execute_after: string | null;
+            /** @description The job's payload as JSON; null once the job finished. */
+            payload: unknown;
+            /** @description The request that enqueued the job; its log lines carry it too. */
+            request_id: string | null;
+            last_error: components["schemas"]["JobError"];
+            /** @description Recent transitions, newest first. */
+            history: components["schemas"]["JobEvent"][];
+        };
+        JobEntrypointStats: {
+            entrypoint: string;
+            /** @description Queued and due. */
+            ready: number;
+            /** @description Queued for later (`execute_after` in the future, including retry backoff). */
+            scheduled: number;
+            running: number;
+            /** @description Failed and waiting for an admin. */
+            held: number;
+            succeeded: number;
+            failed: number;
+            retried: number;
+            canceled: number;
+        };
+        JobStats: {
+            window_s: number;
+            /** Format: date-time */
+            since: string;
+            entrypoints: components["schemas"]["JobEntrypointStats"][];
         };
         Liveness: {
             /** @enum {string} */
@@ -1900,6 +2095,217 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             422: components["responses"]["Unprocessable"];
+        };
+    };
+    "lowcode.jobs.handlers.list_jobs": {
+        parameters: {
+            query?: {
+                status?: "queued" | "running" | "failed";
+                /** @description Only jobs of this entrypoint, e.g. `pages.compact_ops`. */
+                entrypoint?: string;
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 4711,
+                     *           "entrypoint": "pages.compact_ops",
+                     *           "status": "failed",
+                     *           "priority": 0,
+                     *           "attempts": 3,
+                     *           "dedupe_key": "cron:pages.compact_ops",
+                     *           "created_at": "2026-11-21T10:30:00+00:00",
+                     *           "updated_at": "2026-11-21T10:31:12+00:00",
+                     *           "execute_after": "2026-11-21T10:30:58+00:00"
+                     *         }
+                     *       ],
+                     *       "page": 1,
+                     *       "page_size": 20,
+                     *       "total": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    "lowcode.jobs.handlers.job_stats": {
+        parameters: {
+            query?: {
+                /** @description How far back outcomes are counted, in seconds. */
+                window_s?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Depth now, and outcomes over the window. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "window_s": 3600,
+                     *       "since": "2026-11-21T09:31:00+00:00",
+                     *       "entrypoints": [
+                     *         {
+                     *           "entrypoint": "identity.cleanup_sessions",
+                     *           "ready": 0,
+                     *           "scheduled": 0,
+                     *           "running": 0,
+                     *           "held": 0,
+                     *           "succeeded": 1,
+                     *           "failed": 0,
+                     *           "retried": 0,
+                     *           "canceled": 0
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JobStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    "lowcode.jobs.handlers.get_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job and its recent transitions, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 4711,
+                     *       "entrypoint": "pages.compact_ops",
+                     *       "status": "failed",
+                     *       "priority": 0,
+                     *       "attempts": 3,
+                     *       "dedupe_key": "cron:pages.compact_ops",
+                     *       "created_at": "2026-11-21T10:30:00+00:00",
+                     *       "updated_at": "2026-11-21T10:31:12+00:00",
+                     *       "execute_after": "2026-11-21T10:30:58+00:00",
+                     *       "payload": {
+                     *         "schedule": "pages.compact_ops",
+                     *         "tick": "2026-11-21T10:30:00+00:00"
+                     *       },
+                     *       "request_id": null,
+                     *       "last_error": {
+                     *         "type": "ConnectionDoesNotExistError",
+                     *         "message": "connection was closed in the middle of operation",
+                     *         "traceback": "Traceback (most recent call last): ...",
+                     *         "at": "2026-11-21T10:31:12+00:00"
+                     *       },
+                     *       "history": [
+                     *         {
+                     *           "status": "failed",
+                     *           "at": "2026-11-21T10:31:12+00:00",
+                     *           "error": "ConnectionDoesNotExistError: connection was closed in the middle of operation"
+                     *         },
+                     *         {
+                     *           "status": "running",
+                     *           "at": "2026-11-21T10:31:00+00:00",
+                     *           "error": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JobDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    "lowcode.jobs.handlers.retry_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job, queued again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    "lowcode.jobs.handlers.cancel_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job, now `canceled`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
         };
     };
     "lowcode.identity.handlers.jwks": {

@@ -4,6 +4,8 @@ the same machine and database, and reports the ratio.
 Cases so far:
   rest-read  GET /api/v1/pages/{id}, authenticated, 64 connections, one worker,
              vs raw Starlette + asyncpg running the same query and JSON.
+  jobs       no-op jobs/s through `lowcode worker` with 10,000 pending, and the
+             enqueue rate, vs pgqueuer's bare QueueManager loop (scripts/bench jobs).
 """
 
 from __future__ import annotations
@@ -264,6 +266,19 @@ def collab_case(
     }
 
 
+def jobs_case(work: Path, count: int) -> dict[str, object]:
+    from scripts.benchmarks import jobs
+
+    with postgres_server(work) as admin, redis_server(work) as redis_url:
+        dsn = asyncio.run(_create(admin))
+        try:
+            run_dbmate(dsn, PROJECT_ROOT / "migrations", "up")
+            result = asyncio.run(jobs.run(work, dsn, redis_url, count))
+        finally:
+            asyncio.run(drop_database(admin, dsn))
+    return jobs.report(count, result)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
@@ -271,13 +286,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--rooms", type=int, default=50)
     parser.add_argument("--rate", type=float, default=2.0, help="ops/s per collab client")
-    parser.add_argument("cases", nargs="*", default=["rest-read", "collab"])
+    parser.add_argument("--jobs", type=int, default=10_000, help="pending no-op jobs to drain")
+    parser.add_argument("cases", nargs="*", default=["rest-read", "collab", "jobs"])
     args = parser.parse_args()
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="lowcode-bench-") as tmp:
         for case in args.cases:
             if case == "rest-read":
                 results[case] = rest_read(Path(tmp), args.seconds, args.connections)
+            elif case == "jobs":
+                results[case] = jobs_case(Path(tmp), args.jobs)
             elif case == "collab":
                 results[case] = collab_case(
                     Path(tmp), args.seconds, args.clients, args.rooms, args.rate

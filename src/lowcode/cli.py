@@ -62,8 +62,9 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--port", type=int, default=None, help="Port to listen on (PORT, default 8080).")
 def dev(host: str | None, port: int | None) -> None:
     """Local work in one process group: embedded PostgreSQL/Redis under .data/ when
-    DATABASE_URL/REDIS_URL are unset, migrations applied, then the API. Ctrl-C stops all."""
-    from lowcode.devenv import local_services
+    DATABASE_URL/REDIS_URL are unset, migrations applied, then a `lowcode worker`
+    child and the API. Ctrl-C stops all."""
+    from lowcode.devenv import local_services, worker_child
     from lowcode.platform.migrate import run_dbmate
     from lowcode.server import run_server
 
@@ -71,7 +72,38 @@ def dev(host: str | None, port: int | None) -> None:
     with local_services(settings) as live:
         assert live.database_url is not None
         click.echo(run_dbmate(live.database_url, live.migrations_dir, "up").strip(), err=True)
-        run_server(live)
+        with worker_child(live):
+            run_server(live)
+
+
+@main.command()
+@click.option(
+    "--entrypoints",
+    default=None,
+    help="Comma-separated entrypoints to run (WORKER_ENTRYPOINTS, default all).",
+)
+@click.option("--concurrency", type=int, default=None, help="Jobs at once (WORKER_CONCURRENCY).")
+@click.option(
+    "--metrics-port", type=int, default=None, help="Probes and metrics (WORKER_METRICS_PORT)."
+)
+def worker(entrypoints: str | None, concurrency: int | None, metrics_port: int | None) -> None:
+    """Run background jobs and cron schedules (DATABASE_URL and REDIS_URL required).
+
+    Serves /health/live, /health/ready and /metrics on the metrics port. SIGTERM
+    stops claiming jobs and gives those running WORKER_SHUTDOWN_TIMEOUT_S to finish.
+    """
+    settings = _settings(
+        worker_entrypoints=entrypoints,
+        worker_concurrency=concurrency,
+        worker_metrics_port=metrics_port,
+    )
+    if not settings.database_url or not settings.redis_url:
+        raise click.UsageError(
+            "DATABASE_URL and REDIS_URL must be set; `lowcode dev` runs a worker with the API"
+        )
+    from lowcode.jobs.process import run_worker_process
+
+    sys.exit(run_worker_process(settings))
 
 
 @main.command()

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,3 +54,28 @@ def local_services(settings: Settings) -> Iterator[Settings]:
             redis.stop()
         if pg_handle is not None:
             stop_postgres(pg_handle)
+
+
+@contextmanager
+def worker_child(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    """`lowcode worker` as a child on the same servers, for as long as the block runs.
+
+    Ctrl-C in a terminal reaches the whole process group, so the child is
+    usually draining already when the block ends; SIGTERM covers the rest.
+    """
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+    }
+    child = subprocess.Popen([sys.executable, "-m", "lowcode", "worker"], env=env)
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=settings.worker_shutdown_timeout_s + 10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

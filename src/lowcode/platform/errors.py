@@ -37,6 +37,7 @@ CATALOG: dict[str, CodeInfo] = {
     "MEMBER_NOT_FOUND": CodeInfo(404, "Member not found", "成员不存在"),
     "PAGE_NOT_FOUND": CodeInfo(404, "Page not found", "页面不存在"),
     "REVISION_NOT_FOUND": CodeInfo(404, "Revision not found", "修订版本不存在"),
+    "JOB_NOT_FOUND": CodeInfo(404, "Job not found", "任务不存在"),
     "METHOD_NOT_ALLOWED": CodeInfo(405, "Method not allowed", "不支持该请求方法"),
     "NOT_ACCEPTABLE": CodeInfo(406, "Not acceptable", "无法提供可接受的响应格式"),
     "CONFLICT": CodeInfo(409, "Conflict", "资源冲突"),
@@ -47,6 +48,9 @@ CATALOG: dict[str, CodeInfo] = {
     "OP_ID_REUSED": CodeInfo(
         409, "Operation id reused with a different patch", "操作 ID 已用于其他补丁"
     ),
+    "JOB_NOT_RETRYABLE": CodeInfo(409, "Job not retryable", "任务不可重试"),
+    "JOB_NOT_CANCELABLE": CodeInfo(409, "Job not cancelable", "任务不可取消"),
+    "JOB_DUPLICATE": CodeInfo(409, "Duplicate job", "重复的任务"),
     "PRECONDITION_REQUIRED": CodeInfo(428, "Precondition required", "缺少版本前提条件"),
     "PATCH_FAILED": CodeInfo(422, "Patch could not be applied", "补丁无法应用"),
     "INVALID_DOCUMENT": CodeInfo(422, "Invalid page document", "页面文档结构无效"),

@@ -19,6 +19,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# Jobs run from microseconds (no-ops) up to the 10-minute default timeout.
+JOB_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 180, 600)
 
 
 class Metrics:
@@ -78,6 +80,51 @@ class Metrics:
         self.ws_dropped = Counter(
             "lowcode_ws_slow_clients_dropped_total",
             "Clients disconnected for not reading fast enough.",
+            registry=r,
+        )
+
+        self.jobs_enqueued = Counter(
+            "lowcode_jobs_enqueued_total",
+            "Jobs enqueued, by entrypoint.",
+            ["entrypoint"],
+            registry=r,
+        )
+        self.jobs_started = Counter(
+            "lowcode_jobs_started_total",
+            "Job runs started, by entrypoint.",
+            ["entrypoint"],
+            registry=r,
+        )
+        self.jobs_succeeded = Counter(
+            "lowcode_jobs_succeeded_total",
+            "Job runs that succeeded, by entrypoint.",
+            ["entrypoint"],
+            registry=r,
+        )
+        self.jobs_retried = Counter(
+            "lowcode_jobs_retried_total",
+            "Job runs that failed and were scheduled again, by entrypoint.",
+            ["entrypoint"],
+            registry=r,
+        )
+        self.jobs_failed = Counter(
+            "lowcode_jobs_failed_total",
+            "Jobs that failed for good and are held, by entrypoint.",
+            ["entrypoint"],
+            registry=r,
+        )
+        self.job_duration = Histogram(
+            "lowcode_job_duration_seconds",
+            "Job run time by entrypoint, whatever the outcome.",
+            ["entrypoint"],
+            buckets=JOB_BUCKETS,
+            registry=r,
+        )
+        self.jobs_queue_depth = Gauge(
+            "lowcode_jobs_queue_depth",
+            "Jobs in the queue by entrypoint and state (ready, scheduled, running, held),"
+            " as the worker last counted them.",
+            ["entrypoint", "state"],
             registry=r,
         )
 

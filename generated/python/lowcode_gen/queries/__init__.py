@@ -8,6 +8,8 @@ from typing import Protocol
 
 from lowcode_gen.queries.identity import ROW_TYPES as _identity_rows
 from lowcode_gen.queries.identity import IdentityQueries
+from lowcode_gen.queries.jobs import ROW_TYPES as _jobs_rows
+from lowcode_gen.queries.jobs import JobsQueries
 from lowcode_gen.queries.pages import ROW_TYPES as _pages_rows
 from lowcode_gen.queries.pages import PagesQueries
 from lowcode_gen.queries.workspaces import ROW_TYPES as _workspaces_rows
@@ -16,12 +18,14 @@ from lowcode_gen.queries.workspaces import WorkspacesQueries
 
 class Queries(Protocol):
     identity: IdentityQueries
+    jobs: JobsQueries
     pages: PagesQueries
     workspaces: WorkspacesQueries
 
 
 ROW_TYPES: dict[str, type] = {
     **_identity_rows,
+    **_jobs_rows,
     **_pages_rows,
     **_workspaces_rows,
 }
