@@ -14,8 +14,9 @@ import asyncpg
 from limits import parse
 
 from lowcode.collab.connection import Connection, RateGate
+from lowcode.collab.inbox import HeadMoved, Join, Shutdown
 from lowcode.collab.protocol import Protocol, load_protocol
-from lowcode.collab.room import HeadMoved, Join, Room, Shutdown
+from lowcode.collab.room import Room
 from lowcode.pages.oplog import NOTIFY_CHANNEL
 from lowcode.platform.metrics import Metrics
 from lowcode.resources import Resources

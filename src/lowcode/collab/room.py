@@ -17,12 +17,22 @@ import enum
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from lowcode.collab.connection import Connection
+from lowcode.collab.inbox import (
+    Cursor,
+    Event,
+    HeadMoved,
+    Join,
+    Leave,
+    Op,
+    Shutdown,
+    SyncRequest,
+    Tick,
+)
 from lowcode.collab.protocol import encode, error_frame
 from lowcode.pages import oplog
 from lowcode.pages.document import Document, apply_patch, validate_document
@@ -43,56 +53,6 @@ class RoomState(enum.Enum):
     LOADING = "loading"
     OPEN = "open"
     CLOSED = "closed"
-
-
-@dataclass
-class Join:
-    conn: Connection
-
-
-@dataclass
-class Leave:
-    conn: Connection
-
-
-@dataclass
-class Op:
-    conn: Connection
-    patches: list[dict[str, Any]]
-    base_version: int
-    op_id: str
-    received_at: float
-
-
-@dataclass
-class Cursor:
-    conn: Connection
-    payload: dict[str, Any]
-
-
-@dataclass
-class SyncRequest:
-    conn: Connection
-
-
-@dataclass
-class HeadMoved:
-    """The op log advanced (NOTIFY); None: notifications may have been lost."""
-
-    version: int | None
-
-
-@dataclass
-class Tick:
-    pass
-
-
-@dataclass
-class Shutdown:
-    code: int
-
-
-Event = Join | Leave | Op | Cursor | SyncRequest | HeadMoved | Tick | Shutdown
 
 
 class Room:

@@ -14,8 +14,8 @@ from starlette.websockets import WebSocket
 
 from lowcode.collab.connection import Connection, Member
 from lowcode.collab.hub import Hub, RoomFull, ShuttingDown
+from lowcode.collab.inbox import Cursor, Leave, Op, SyncRequest
 from lowcode.collab.protocol import ProtocolError, encode, error_frame
-from lowcode.collab.room import Cursor, Leave, Op, SyncRequest
 from lowcode.identity.sessions_cache import session_state
 from lowcode.platform.errors import AppError
 from lowcode.resources import STATE_RESOURCES, Resources

@@ -163,9 +163,7 @@ async def patch_page(
     if earlier is not None:
         return earlier
     try:
-        result = await _append(
-            res, actor, page_id, base_version, [OpInput(patch, op_id, actor.user_id)]
-        )
+        result = await _append(res, page_id, base_version, [OpInput(patch, op_id, actor.user_id)])
     except (VersionConflict, asyncpg.UniqueViolationError):
         # Lost a race — possibly to a retry of this very op.
         async with res.pool.acquire() as conn:
@@ -269,7 +267,7 @@ async def restore_revision(
 
 
 async def _append(
-    res: Resources, actor: Actor, page_id: uuid.UUID, base_version: int, ops: list[OpInput]
+    res: Resources, page_id: uuid.UUID, base_version: int, ops: list[OpInput]
 ) -> AppendResult:
     async with transaction(res.pool) as conn:
         result = await oplog.append_ops(
