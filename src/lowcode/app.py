@@ -140,6 +140,7 @@ def create_app(
         async with open_resources(settings, metrics, tracer) as res:
             app.res = res
             app.hub = Hub(res)
+            res.live_pages = app.hub
             await app.hub.start()
             app.events = EventBus(res)
             await app.events.start()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import asyncpg
 from connexion.lifecycle import ConnexionRequest
@@ -40,6 +41,14 @@ class Resources:
     # Set when SIGTERM arrives (before uvicorn stops accepting) so readiness
     # fails first and load balancers drain this instance.
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+    # The documents of the pages being edited in this process (the hub's rooms),
+    # so a read of a live page needs neither the op log nor the cache.
+    live_pages: LivePages | None = None
+
+
+class LivePages(Protocol):
+    def live_document(self, page_id: uuid.UUID) -> tuple[Any, int] | None:
+        """(document, version) of an open room; its version is committed."""
 
 
 @asynccontextmanager

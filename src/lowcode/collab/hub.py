@@ -16,7 +16,7 @@ from limits import parse
 from lowcode.collab.connection import Connection, RateGate
 from lowcode.collab.inbox import HeadMoved, Join, Shutdown
 from lowcode.collab.protocol import Protocol, load_protocol
-from lowcode.collab.room import Room
+from lowcode.collab.room import Room, RoomState
 from lowcode.pages.oplog import NOTIFY_CHANNEL
 from lowcode.platform.metrics import Metrics
 from lowcode.resources import Resources
@@ -102,8 +102,12 @@ class Hub:
     def metrics_room_closed(self) -> None:
         self.metrics.ws_rooms.dec()
 
-    def room_if_open(self, page_id: uuid.UUID) -> Room | None:
-        return self.rooms.get(page_id)
+    def live_document(self, page_id: uuid.UUID) -> tuple[Any, int] | None:
+        """The open room's document and version (only ever advanced after a commit)."""
+        room = self.rooms.get(page_id)
+        if room is None or room.state is not RoomState.OPEN:
+            return None
+        return room.document, room.version
 
     # ---- op-log notifications ----------------------------------------------------
 

@@ -110,11 +110,15 @@ async def create_page(
 
 
 async def get_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> Page:
-    """The current state: the snapshot plus the ops after it (cached per version).
+    """The current state: the live room's document when the page is being edited
+    in this process, else the snapshot plus the ops after it (cached per version).
     A read never creates anything (no room, no snapshot)."""
     for attempt in range(3):
         async with res.pool.acquire() as conn:
             row = await _page_for(res, conn, actor, page_id, "viewer")
+            live = res.live_pages.live_document(page_id) if res.live_pages else None
+            if live is not None and live[1] == row.version:
+                return Page(_summary(row), live[0])
             try:
                 document = await oplog.document_at_head(res, conn, page_id, row)
             except oplog.OpLogGap:

@@ -145,3 +145,26 @@ async def test_a_read_never_opens_a_room_and_the_last_leave_closes_it_with_a_sna
     again = await open_peer(live, page["id"], team["owner"].access_token)
     assert (await again.next("sync"))["payload"]["version"] == 2
     await again.close()
+
+
+async def test_a_read_of_a_page_being_edited_here_comes_from_its_room(client, app, live, team):
+    page = await make_page(client, team["owner"], team["ws"])
+    peer = await open_peer(live, page["id"], team["owner"].access_token)
+    await peer.next("sync")
+    for v in range(1, 4):
+        await peer.send(
+            "op-patch", {"patches": prop(page, f"l{v}", v), "baseVersion": v, "opId": f"l{v}"}
+        )
+        await peer.next("ack")
+    page_lookups = app.metrics.cache_requests.labels("page", "miss")._value.get()
+    page_hits = app.metrics.cache_requests.labels("page", "hit")._value.get()
+    read = await client.get(f"/api/v1/pages/{page['id']}", headers=team["owner"].headers)
+    assert read.json()["version"] == 4
+    assert read.json()["schema"]["components"][page["schema"]["rootId"]]["props"] == {
+        "l1": 1,
+        "l2": 2,
+        "l3": 3,
+    }
+    assert app.metrics.cache_requests.labels("page", "miss")._value.get() == page_lookups
+    assert app.metrics.cache_requests.labels("page", "hit")._value.get() == page_hits
+    await peer.close()
