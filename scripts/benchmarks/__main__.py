@@ -20,18 +20,13 @@ from pathlib import Path
 
 import httpx
 
-from lowcode.platform.migrate import run_dbmate
-from lowcode.platform.scratch import (
-    create_database,
-    drop_database,
-    postgres_server,
-    redis_server,
-)
 from lowcode.settings import PROJECT_ROOT
 from scripts.benchmarks.harness import (
     WrkResult,
     free_port,
+    scratch_services,
     start,
+    start_service,
     uvicorn_cmd,
     wait_listening,
     wait_ready,
@@ -83,73 +78,58 @@ def fmt(name: str, r: WrkResult) -> str:
     )
 
 
-async def _create(admin: str) -> str:
-    return await create_database(admin, "lowcode_bench")
-
-
 def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
-    with postgres_server(work) as admin, redis_server(work) as redis_url:
-        dsn = asyncio.run(_create(admin))
+    with scratch_services(work) as (dsn, redis_url):
+        env = {
+            "DATABASE_URL": dsn,
+            "REDIS_URL": redis_url,
+            "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}:",
+            "LOG_LEVEL": "INFO",
+            "RATE_LIMIT_REGISTER_IP": "1000/minute",
+        }
+        ours = start_service(env, work / "api.log")
         try:
-            run_dbmate(dsn, PROJECT_ROOT / "migrations", "up")
-            env = {
-                "DATABASE_URL": dsn,
-                "REDIS_URL": redis_url,
-                "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}:",
-                "LOG_LEVEL": "INFO",
-                "RATE_LIMIT_REGISTER_IP": "1000/minute",
-            }
-            port = free_port()
-            ours = start(
-                [str(Path(sys.executable).parent / "lowcode"), "serve"],
-                {**env, "PORT": str(port), "HOST": "127.0.0.1"},
-                work / "api.log",
-                port,
-            )
-            try:
-                cold_start = wait_ready(f"{ours.base}/health/ready")
-                token, user_id, page_id = seed(ours.base, components=40)
-                size = len(
-                    httpx.get(
-                        f"{ours.base}/api/v1/pages/{page_id}",
-                        headers={"Authorization": f"Bearer {token}"},
-                    ).content
-                )
-                h = {"Authorization": f"Bearer {token}"}
-                wrk(
+            cold_start = wait_ready(f"{ours.base}/health/ready")
+            token, user_id, page_id = seed(ours.base, components=40)
+            size = len(
+                httpx.get(
                     f"{ours.base}/api/v1/pages/{page_id}",
-                    connections=connections,
-                    seconds=2,
-                    headers=h,
-                )
-                service = wrk(
-                    f"{ours.base}/api/v1/pages/{page_id}",
-                    connections=connections,
-                    seconds=seconds,
-                    headers=h,
-                )
-            finally:
-                ours.stop()
-            bport = free_port()
-            base = start(
-                uvicorn_cmd("scripts.benchmarks.baseline_app:app", bport),
-                {**env, "BENCH_USER_ID": user_id},
-                work / "baseline.log",
-                bport,
+                    headers={"Authorization": f"Bearer {token}"},
+                ).content
             )
-            try:
-                wait_ready(f"{base.base}/pages/{page_id}")
-                wrk(f"{base.base}/pages/{page_id}", connections=connections, seconds=2, headers={})
-                baseline = wrk(
-                    f"{base.base}/pages/{page_id}",
-                    connections=connections,
-                    seconds=seconds,
-                    headers={},
-                )
-            finally:
-                base.stop()
+            h = {"Authorization": f"Bearer {token}"}
+            wrk(
+                f"{ours.base}/api/v1/pages/{page_id}",
+                connections=connections,
+                seconds=2,
+                headers=h,
+            )
+            service = wrk(
+                f"{ours.base}/api/v1/pages/{page_id}",
+                connections=connections,
+                seconds=seconds,
+                headers=h,
+            )
         finally:
-            asyncio.run(drop_database(admin, dsn))
+            ours.stop()
+        bport = free_port()
+        base = start(
+            uvicorn_cmd("scripts.benchmarks.baseline_app:app", bport),
+            {**env, "BENCH_USER_ID": user_id},
+            work / "baseline.log",
+            bport,
+        )
+        try:
+            wait_ready(f"{base.base}/pages/{page_id}")
+            wrk(f"{base.base}/pages/{page_id}", connections=connections, seconds=2, headers={})
+            baseline = wrk(
+                f"{base.base}/pages/{page_id}",
+                connections=connections,
+                seconds=seconds,
+                headers={},
+            )
+        finally:
+            base.stop()
     ratio = service.rps / baseline.rps
     print(
         f"rest-read: GET /api/v1/pages/{{id}} ({size} B body), {connections} connections, "
@@ -177,67 +157,56 @@ def collab_case(
     from scripts.benchmarks import collab
 
     per_room = clients // rooms
-    with postgres_server(work) as admin, redis_server(work) as redis_url:
-        dsn = asyncio.run(_create(admin))
+    with scratch_services(work) as (dsn, redis_url):
+        env = {
+            "DATABASE_URL": dsn,
+            "REDIS_URL": redis_url,
+            "LOG_LEVEL": "WARNING",
+            "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}:",
+            "WS_MAX_CLIENTS_PER_ROOM": str(per_room + 10),
+        }
+        ours = start_service(env, work / "collab.log")
+        port = ours.port
         try:
-            run_dbmate(dsn, PROJECT_ROOT / "migrations", "up")
-            env = {
-                "DATABASE_URL": dsn,
-                "REDIS_URL": redis_url,
-                "LOG_LEVEL": "WARNING",
-                "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}:",
-                "WS_MAX_CLIENTS_PER_ROOM": str(per_room + 10),
-            }
-            port = free_port()
-            ours = start(
-                [str(Path(sys.executable).parent / "lowcode"), "serve"],
-                {**env, "PORT": str(port), "HOST": "127.0.0.1"},
-                work / "collab.log",
-                port,
-            )
-            try:
-                wait_ready(f"{ours.base}/health/ready")
-                token, _user, first = seed(ours.base, components=5)
-                with httpx.Client(base_url=ours.base, timeout=30) as c:
-                    h = {"Authorization": f"Bearer {token}"}
-                    ws_id = c.get(f"/api/v1/pages/{first}", headers=h).json()["workspace_id"]
-                    pages = [first] + [
-                        c.post(
-                            f"/api/v1/workspaces/{ws_id}/pages",
-                            headers=h,
-                            json={"title": f"room {i}"},
-                        ).json()["id"]
-                        for i in range(rooms - 1)
-                    ]
-                    roots = [
-                        c.get(f"/api/v1/pages/{p}", headers=h).json()["schema"]["rootId"]
-                        for p in pages
-                    ]
-                urls = [
-                    (f"ws://127.0.0.1:{port}/ws/pages/{p}?access_token={token}", r)
-                    for p, r in zip(pages, roots, strict=True)
+            wait_ready(f"{ours.base}/health/ready")
+            token, _user, first = seed(ours.base, components=5)
+            with httpx.Client(base_url=ours.base, timeout=30) as c:
+                h = {"Authorization": f"Bearer {token}"}
+                ws_id = c.get(f"/api/v1/pages/{first}", headers=h).json()["workspace_id"]
+                pages = [first] + [
+                    c.post(
+                        f"/api/v1/workspaces/{ws_id}/pages",
+                        headers=h,
+                        json={"title": f"room {i}"},
+                    ).json()["id"]
+                    for i in range(rooms - 1)
                 ]
-                ours_stats = uvloop.run(collab.drive(urls, per_room, rate, seconds))
-                rss = collab.rss_mb(ours.proc.pid)
-            finally:
-                ours.stop()
-            bport = free_port()
-            base = start(
-                uvicorn_cmd("scripts.benchmarks.collab_baseline:app", bport),
-                env,
-                work / "collab-baseline.log",
-                bport,
-            )
-            try:
-                wait_listening(bport)
-                burls = [
-                    (f"ws://127.0.0.1:{bport}/ws/{p}", r) for p, r in zip(pages, roots, strict=True)
+                roots = [
+                    c.get(f"/api/v1/pages/{p}", headers=h).json()["schema"]["rootId"] for p in pages
                 ]
-                base_stats = uvloop.run(collab.drive(burls, per_room, rate, seconds))
-            finally:
-                base.stop()
+            urls = [
+                (f"ws://127.0.0.1:{port}/ws/pages/{p}?access_token={token}", r)
+                for p, r in zip(pages, roots, strict=True)
+            ]
+            ours_stats = uvloop.run(collab.drive(urls, per_room, rate, seconds))
+            rss = collab.rss_mb(ours.proc.pid)
         finally:
-            asyncio.run(drop_database(admin, dsn))
+            ours.stop()
+        bport = free_port()
+        base = start(
+            uvicorn_cmd("scripts.benchmarks.collab_baseline:app", bport),
+            env,
+            work / "collab-baseline.log",
+            bport,
+        )
+        try:
+            wait_listening(bport)
+            burls = [
+                (f"ws://127.0.0.1:{bport}/ws/{p}", r) for p, r in zip(pages, roots, strict=True)
+            ]
+            base_stats = uvloop.run(collab.drive(burls, per_room, rate, seconds))
+        finally:
+            base.stop()
     n = per_room * rooms
     print(f"collab: {n} clients in {rooms} rooms, {rate:g} ops/s each, {seconds}s, 1 worker")
     print(collab.summary("lowcode (durable)", ours_stats, seconds))
@@ -269,13 +238,8 @@ def collab_case(
 def jobs_case(work: Path, count: int) -> dict[str, object]:
     from scripts.benchmarks import jobs
 
-    with postgres_server(work) as admin, redis_server(work) as redis_url:
-        dsn = asyncio.run(_create(admin))
-        try:
-            run_dbmate(dsn, PROJECT_ROOT / "migrations", "up")
-            result = asyncio.run(jobs.run(work, dsn, redis_url, count))
-        finally:
-            asyncio.run(drop_database(admin, dsn))
+    with scratch_services(work) as (dsn, redis_url):
+        result = asyncio.run(jobs.run(work, dsn, redis_url, count))
     return jobs.report(count, result)
 
 

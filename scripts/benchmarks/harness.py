@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from lowcode.platform.migrate import run_dbmate
+from lowcode.platform.scratch import (
+    create_database,
+    drop_database,
+    postgres_server,
+    redis_server,
+)
+from lowcode.settings import PROJECT_ROOT
+
+
+@contextlib.contextmanager
+def scratch_services(work: Path) -> Iterator[tuple[str, str]]:
+    """(DSN of a fresh migrated database, Redis URL) for one case; dropped after."""
+    with postgres_server(work) as admin, redis_server(work) as redis_url:
+        dsn = asyncio.run(create_database(admin, "lowcode_bench"))
+        try:
+            run_dbmate(dsn, PROJECT_ROOT / "migrations", "up")
+            yield dsn, redis_url
+        finally:
+            asyncio.run(drop_database(admin, dsn))
+
+
+def start_service(env: dict[str, str], log: Path) -> Server:
+    """`lowcode serve` on a free port with `env`."""
+    port = free_port()
+    return start(
+        [str(Path(sys.executable).parent / "lowcode"), "serve"],
+        {**env, "PORT": str(port), "HOST": "127.0.0.1"},
+        log,
+        port,
+    )
 
 
 def free_port() -> int:
