@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install run test check check-generated generate test-only bench lock clean
+.PHONY: help install run test check fmt check-generated check-infra generate test-only bench lock clean fuzz bench-concurrency
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -31,24 +31,42 @@ install: $(STAMP) $(NODE_STAMP) ## create .venv and install everything (idempote
 run: install ## the service on :8080 (embedded Postgres/Redis unless DATABASE_URL/REDIS_URL are set)
 	$(BIN)/lowcode dev
 
-check: install ## formatting, lint, types
-	$(BIN)/ruff format --check src tests scripts
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/mypy
+# Every tool runs even when an earlier one fails; the summary names each failure.
+check: install ## formatting, lint, types: runs all three, then fails if any failed
+	@failed=""; \
+	$(BIN)/ruff format --check src tests scripts || failed="$$failed format"; \
+	$(BIN)/ruff check src tests scripts || failed="$$failed lint"; \
+	$(BIN)/mypy || failed="$$failed types"; \
+	if [ -n "$$failed" ]; then \
+		echo "make check failed:$$failed (make fmt fixes formatting and autofixable lint)"; exit 1; \
+	fi
+
+fmt: install ## format the code and apply ruff's safe fixes
+	$(BIN)/ruff format src tests scripts
+	$(BIN)/ruff check --fix src tests scripts
 
 generate: install ## regenerate generated/ and migrations/schema.sql from the contracts
 	scripts/generate
 
-check-generated: install ## fail when generated/ or schema.sql differ from what the contracts give
+check-generated: install ## fail when generated/ or schema.sql are stale, or `lowcode sql vet` finds violations
 	scripts/generate --check
+
+check-infra: install ## validate infra/ offline: k8s schemas, compose spec, hadolint, yamllint, nginx -t
+	scripts/check-infra
 
 test-only: install ## the pytest suite alone
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: check check-generated test-only ## everything CI runs
+test: check check-generated check-infra test-only ## everything CI runs
 
 bench: install ## benchmarks (numbers beside an in-run baseline)
 	scripts/bench
+
+fuzz: install ## schemathesis on every operation (stateful, all checks) against a fresh database
+	scripts/fuzz --max-examples 100 --max-time 900
+
+bench-concurrency: install ## 1,000 connections on GET /api/v1/pages/{id} for 15 s: timeouts, 5xx, p99
+	scripts/bench rest-concurrency --connections 1000 --seconds 15
 
 lock: ## re-resolve dependencies and rewrite constraints.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -79,6 +79,83 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: datasets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.datasets (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workspace_id uuid NOT NULL,
+    datasource_id uuid NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    sql text NOT NULL,
+    columns jsonb DEFAULT '[]'::jsonb NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT datasets_description_check CHECK ((length(description) <= 2000)),
+    CONSTRAINT datasets_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT datasets_sql_check CHECK (((length(sql) >= 1) AND (length(sql) <= 100000)))
+);
+
+--
+-- Name: datasources; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.datasources (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workspace_id uuid NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    kind text DEFAULT 'postgres'::text NOT NULL,
+    host text NOT NULL,
+    port integer NOT NULL,
+    database text NOT NULL,
+    username text NOT NULL,
+    password_ciphertext text,
+    ssl_mode text DEFAULT 'prefer'::text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT datasources_database_check CHECK (((length(database) >= 1) AND (length(database) <= 63))),
+    CONSTRAINT datasources_description_check CHECK ((length(description) <= 2000)),
+    CONSTRAINT datasources_host_check CHECK (((length(host) >= 1) AND (length(host) <= 253))),
+    CONSTRAINT datasources_kind_check CHECK ((kind = 'postgres'::text)),
+    CONSTRAINT datasources_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT datasources_port_check CHECK (((port >= 1) AND (port <= 65535))),
+    CONSTRAINT datasources_ssl_mode_check CHECK ((ssl_mode = ANY (ARRAY['disable'::text, 'prefer'::text, 'require'::text, 'verify-full'::text]))),
+    CONSTRAINT datasources_username_check CHECK (((length(username) >= 1) AND (length(username) <= 63)))
+);
+
+--
+-- Name: feature_flags; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.feature_flags (
+    key text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    enabled boolean NOT NULL,
+    default_variant text DEFAULT 'off'::text NOT NULL,
+    allow_workspaces uuid[] DEFAULT '{}'::uuid[] NOT NULL,
+    deny_workspaces uuid[] DEFAULT '{}'::uuid[] NOT NULL,
+    rollout_percentage integer DEFAULT 0 NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT feature_flags_allow_workspaces_check CHECK ((cardinality(allow_workspaces) <= 1000)),
+    CONSTRAINT feature_flags_default_variant_check CHECK ((default_variant = ANY (ARRAY['on'::text, 'off'::text]))),
+    CONSTRAINT feature_flags_deny_workspaces_check CHECK ((cardinality(deny_workspaces) <= 1000)),
+    CONSTRAINT feature_flags_description_check CHECK ((length(description) <= 2000)),
+    CONSTRAINT feature_flags_key_check CHECK ((key ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$'::text)),
+    CONSTRAINT feature_flags_rollout_percentage_check CHECK (((rollout_percentage >= 0) AND (rollout_percentage <= 100)))
+);
+
+--
 -- Name: job_cron_ticks; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -87,6 +164,18 @@ CREATE TABLE public.job_cron_ticks (
     tick timestamp with time zone NOT NULL,
     job_id bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: legacy_routes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.legacy_routes (
+    workspace_id uuid NOT NULL,
+    legacy_tags text[] NOT NULL,
+    updated_by uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT legacy_routes_legacy_tags_check CHECK (((cardinality(legacy_tags) >= 1) AND (cardinality(legacy_tags) <= 50)))
 );
 
 --
@@ -309,6 +398,73 @@ CREATE TABLE public.sessions (
 );
 
 --
+-- Name: sync_jobs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_jobs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workspace_id uuid NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    source_dataset_id uuid,
+    source_datasource_id uuid,
+    source_schema text,
+    source_table text,
+    sink_datasource_id uuid NOT NULL,
+    sink_schema text NOT NULL,
+    sink_table text NOT NULL,
+    mode text NOT NULL,
+    key_columns text[] DEFAULT '{}'::text[] NOT NULL,
+    schedule text,
+    next_run_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sync_jobs_check CHECK (((source_dataset_id IS NULL) <> (source_datasource_id IS NULL))),
+    CONSTRAINT sync_jobs_check1 CHECK (((source_datasource_id IS NULL) OR ((source_schema IS NOT NULL) AND (source_table IS NOT NULL)))),
+    CONSTRAINT sync_jobs_check2 CHECK (((mode <> 'upsert'::text) OR (cardinality(key_columns) > 0))),
+    CONSTRAINT sync_jobs_check3 CHECK (((schedule IS NULL) = (next_run_at IS NULL))),
+    CONSTRAINT sync_jobs_description_check CHECK ((length(description) <= 2000)),
+    CONSTRAINT sync_jobs_mode_check CHECK ((mode = ANY (ARRAY['append'::text, 'overwrite'::text, 'upsert'::text]))),
+    CONSTRAINT sync_jobs_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+--
+-- Name: sync_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_runs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    sync_job_id uuid NOT NULL,
+    workspace_id uuid NOT NULL,
+    status text DEFAULT 'QUEUED'::text NOT NULL,
+    trigger text NOT NULL,
+    requested_by uuid,
+    notify_user_id uuid,
+    queue_job_id bigint,
+    peer_status text,
+    submitted_at timestamp with time zone,
+    last_sequence bigint DEFAULT 0 NOT NULL,
+    rows_read bigint DEFAULT 0 NOT NULL,
+    rows_written bigint DEFAULT 0 NOT NULL,
+    bytes_read bigint DEFAULT 0 NOT NULL,
+    bytes_written bigint DEFAULT 0 NOT NULL,
+    rows_per_second double precision,
+    error text,
+    cancel_requested_at timestamp with time zone,
+    canceled_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sync_runs_error_check CHECK ((length(error) <= 4000)),
+    CONSTRAINT sync_runs_status_check CHECK ((status = ANY (ARRAY['QUEUED'::text, 'RUNNING'::text, 'CANCELING'::text, 'FINISHED'::text, 'FAILED'::text, 'CANCELED'::text]))),
+    CONSTRAINT sync_runs_trigger_check CHECK ((trigger = ANY (ARRAY['manual'::text, 'schedule'::text])))
+);
+
+--
 -- Name: users; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -374,11 +530,53 @@ ALTER TABLE ONLY public.pgqueuer_schedules ALTER COLUMN id SET DEFAULT nextval('
 ALTER TABLE ONLY public.pgqueuer_statistics ALTER COLUMN id SET DEFAULT nextval('public.pgqueuer_statistics_id_seq'::regclass);
 
 --
+-- Name: datasets datasets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasets
+    ADD CONSTRAINT datasets_pkey PRIMARY KEY (id);
+
+--
+-- Name: datasets datasets_workspace_id_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasets
+    ADD CONSTRAINT datasets_workspace_id_name_key UNIQUE (workspace_id, name);
+
+--
+-- Name: datasources datasources_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasources
+    ADD CONSTRAINT datasources_pkey PRIMARY KEY (id);
+
+--
+-- Name: datasources datasources_workspace_id_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasources
+    ADD CONSTRAINT datasources_workspace_id_name_key UNIQUE (workspace_id, name);
+
+--
+-- Name: feature_flags feature_flags_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feature_flags
+    ADD CONSTRAINT feature_flags_pkey PRIMARY KEY (key);
+
+--
 -- Name: job_cron_ticks job_cron_ticks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.job_cron_ticks
     ADD CONSTRAINT job_cron_ticks_pkey PRIMARY KEY (schedule, tick);
+
+--
+-- Name: legacy_routes legacy_routes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.legacy_routes
+    ADD CONSTRAINT legacy_routes_pkey PRIMARY KEY (workspace_id);
 
 --
 -- Name: page_ops page_ops_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -465,6 +663,27 @@ ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
 
 --
+-- Name: sync_jobs sync_jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_jobs
+    ADD CONSTRAINT sync_jobs_pkey PRIMARY KEY (id);
+
+--
+-- Name: sync_jobs sync_jobs_workspace_id_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_jobs
+    ADD CONSTRAINT sync_jobs_workspace_id_name_key UNIQUE (workspace_id, name);
+
+--
+-- Name: sync_runs sync_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_runs
+    ADD CONSTRAINT sync_runs_pkey PRIMARY KEY (id);
+
+--
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -484,6 +703,12 @@ ALTER TABLE ONLY public.workspace_members
 
 ALTER TABLE ONLY public.workspaces
     ADD CONSTRAINT workspaces_pkey PRIMARY KEY (id);
+
+--
+-- Name: datasets_datasource_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX datasets_datasource_idx ON public.datasets USING btree (datasource_id);
 
 --
 -- Name: job_cron_ticks_created_idx; Type: INDEX; Schema: public; Owner: -
@@ -600,10 +825,58 @@ CREATE INDEX refresh_tokens_session_idx ON public.refresh_tokens USING btree (se
 CREATE INDEX sessions_expires_at_idx ON public.sessions USING btree (expires_at);
 
 --
+-- Name: sessions_revoked_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_revoked_at_idx ON public.sessions USING btree (revoked_at) WHERE (revoked_at IS NOT NULL);
+
+--
 -- Name: sessions_user_active_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX sessions_user_active_idx ON public.sessions USING btree (user_id) WHERE (revoked_at IS NULL);
+
+--
+-- Name: sync_jobs_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_jobs_due_idx ON public.sync_jobs USING btree (next_run_at) WHERE (next_run_at IS NOT NULL);
+
+--
+-- Name: sync_jobs_sink_datasource_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_jobs_sink_datasource_idx ON public.sync_jobs USING btree (sink_datasource_id);
+
+--
+-- Name: sync_jobs_source_dataset_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_jobs_source_dataset_idx ON public.sync_jobs USING btree (source_dataset_id);
+
+--
+-- Name: sync_jobs_source_datasource_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_jobs_source_datasource_idx ON public.sync_jobs USING btree (source_datasource_id);
+
+--
+-- Name: sync_runs_job_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_runs_job_created_idx ON public.sync_runs USING btree (sync_job_id, created_at DESC, id DESC);
+
+--
+-- Name: sync_runs_one_active_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX sync_runs_one_active_idx ON public.sync_runs USING btree (sync_job_id) WHERE (status = ANY (ARRAY['QUEUED'::text, 'RUNNING'::text, 'CANCELING'::text]));
+
+--
+-- Name: sync_runs_workspace_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_runs_workspace_idx ON public.sync_runs USING btree (workspace_id);
 
 --
 -- Name: users_email_lower_key; Type: INDEX; Schema: public; Owner: -
@@ -622,6 +895,76 @@ CREATE INDEX workspace_members_user_idx ON public.workspace_members USING btree 
 --
 
 CREATE TRIGGER tg_pgqueuer_changed AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.pgqueuer FOR EACH STATEMENT EXECUTE FUNCTION public.fn_pgqueuer_changed();
+
+--
+-- Name: datasets datasets_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasets
+    ADD CONSTRAINT datasets_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: datasets datasets_datasource_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasets
+    ADD CONSTRAINT datasets_datasource_id_fkey FOREIGN KEY (datasource_id) REFERENCES public.datasources(id);
+
+--
+-- Name: datasets datasets_updated_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasets
+    ADD CONSTRAINT datasets_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: datasets datasets_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasets
+    ADD CONSTRAINT datasets_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
+
+--
+-- Name: datasources datasources_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasources
+    ADD CONSTRAINT datasources_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: datasources datasources_updated_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasources
+    ADD CONSTRAINT datasources_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: datasources datasources_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.datasources
+    ADD CONSTRAINT datasources_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
+
+--
+-- Name: feature_flags feature_flags_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feature_flags
+    ADD CONSTRAINT feature_flags_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: feature_flags feature_flags_updated_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feature_flags
+    ADD CONSTRAINT feature_flags_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: legacy_routes legacy_routes_updated_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.legacy_routes
+    ADD CONSTRAINT legacy_routes_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
 
 --
 -- Name: page_ops page_ops_actor_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -694,6 +1037,83 @@ ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 --
+-- Name: sync_jobs sync_jobs_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_jobs
+    ADD CONSTRAINT sync_jobs_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: sync_jobs sync_jobs_sink_datasource_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_jobs
+    ADD CONSTRAINT sync_jobs_sink_datasource_id_fkey FOREIGN KEY (sink_datasource_id) REFERENCES public.datasources(id);
+
+--
+-- Name: sync_jobs sync_jobs_source_dataset_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_jobs
+    ADD CONSTRAINT sync_jobs_source_dataset_id_fkey FOREIGN KEY (source_dataset_id) REFERENCES public.datasets(id);
+
+--
+-- Name: sync_jobs sync_jobs_source_datasource_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_jobs
+    ADD CONSTRAINT sync_jobs_source_datasource_id_fkey FOREIGN KEY (source_datasource_id) REFERENCES public.datasources(id);
+
+--
+-- Name: sync_jobs sync_jobs_updated_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_jobs
+    ADD CONSTRAINT sync_jobs_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: sync_jobs sync_jobs_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_jobs
+    ADD CONSTRAINT sync_jobs_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
+
+--
+-- Name: sync_runs sync_runs_canceled_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_runs
+    ADD CONSTRAINT sync_runs_canceled_by_fkey FOREIGN KEY (canceled_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: sync_runs sync_runs_notify_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_runs
+    ADD CONSTRAINT sync_runs_notify_user_id_fkey FOREIGN KEY (notify_user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: sync_runs sync_runs_requested_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_runs
+    ADD CONSTRAINT sync_runs_requested_by_fkey FOREIGN KEY (requested_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: sync_runs sync_runs_sync_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_runs
+    ADD CONSTRAINT sync_runs_sync_job_id_fkey FOREIGN KEY (sync_job_id) REFERENCES public.sync_jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: sync_runs sync_runs_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_runs
+    ADD CONSTRAINT sync_runs_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
+
+--
 -- Name: workspace_members workspace_members_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -726,4 +1146,8 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261121000100'),
     ('20261121000200'),
     ('20261121000300'),
-    ('20261121000400');
+    ('20261121000400'),
+    ('20261122000900'),
+    ('20261122110000'),
+    ('20261122182207'),
+    ('20261122192325');

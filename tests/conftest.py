@@ -33,6 +33,7 @@ from lowcode.platform.scratch import (  # noqa: E402
     redis_server,
 )
 from lowcode.settings import PROJECT_ROOT, Settings  # noqa: E402
+from tests.peers import PeerProcess  # noqa: E402
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
 
@@ -66,11 +67,37 @@ async def database_url(pg_admin_dsn: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str) -> Settings:
+def sql_peer(work_dir: Path) -> Iterator[PeerProcess]:
+    """The reference SQL service peer, a separate process on a free port."""
+    peer = PeerProcess(work_dir)
+    peer.start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture(scope="session")
+def sync_peer(work_dir: Path) -> Iterator[PeerProcess]:
+    """The reference data-sync peer, a separate process on a free port."""
+    peer = PeerProcess(work_dir, "seatunnel", peer="seatunnel")
+    peer.start()
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str, redis_url: str, sql_peer: PeerProcess, sync_peer: PeerProcess
+) -> Settings:
     configure_logging("json", "INFO")
     return Settings(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
+        CALCITE_TARGET=sql_peer.target,
+        SEATUNNEL_TARGET=sync_peer.target,
         REDIS_KEY_PREFIX=f"lctest:{uuid.uuid4().hex[:8]}:",
         VALIDATE_RESPONSES=True,
         DB_POOL_MIN=1,

@@ -70,3 +70,16 @@ async def make_page(
     )
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+async def readiness(settings: Any) -> httpx.Response:
+    """GET /health/ready from a fresh app built with `settings` (started and stopped)."""
+    from asgi_lifespan import LifespanManager
+
+    from lowcode.app import create_app
+
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await c.get("/health/ready")

@@ -18,7 +18,7 @@ export interface paths {
          * @description Creates a user with the `user` role. Emails are unique regardless of
          *     letter case. Rate-limited per client IP and per email (429 with `Retry-After`).
          */
-        post: operations["lowcode.identity.handlers.register"];
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -40,7 +40,7 @@ export interface paths {
          *     token (JWT) and a 30-day refresh token. Rate-limited per client IP and
          *     per email.
          */
-        post: operations["lowcode.identity.handlers.login"];
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -62,7 +62,7 @@ export interface paths {
          *     successor. Presenting a used refresh token again revokes the whole
          *     session (`SESSION_REVOKED`).
          */
-        post: operations["lowcode.identity.handlers.refresh"];
+        post: operations["refresh"];
         delete?: never;
         options?: never;
         head?: never;
@@ -82,7 +82,7 @@ export interface paths {
          * End the session of a refresh token
          * @description Idempotent; an unknown token is not an error.
          */
-        post: operations["lowcode.identity.handlers.logout"];
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -97,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** My live sessions */
-        get: operations["lowcode.identity.handlers.list_sessions"];
+        get: operations["listSessions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -117,7 +117,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke one of my sessions */
-        delete: operations["lowcode.identity.handlers.revoke_session"];
+        delete: operations["revokeSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -136,7 +136,7 @@ export interface paths {
          * Change my password
          * @description Every other session of the user is revoked.
          */
-        post: operations["lowcode.identity.handlers.change_password"];
+        post: operations["changePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -151,14 +151,14 @@ export interface paths {
             cookie?: never;
         };
         /** My profile */
-        get: operations["lowcode.identity.handlers.get_me"];
+        get: operations["getMe"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Update my profile */
-        patch: operations["lowcode.identity.handlers.update_me"];
+        patch: operations["updateMe"];
         trace?: never;
     };
     "/api/v1/users": {
@@ -169,7 +169,7 @@ export interface paths {
             cookie?: never;
         };
         /** Search users (admin) */
-        get: operations["lowcode.identity.handlers.list_users"];
+        get: operations["listUsers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -188,21 +188,21 @@ export interface paths {
             cookie?: never;
         };
         /** One user (admin) */
-        get: operations["lowcode.identity.handlers.get_user"];
+        get: operations["getUser"];
         put?: never;
         post?: never;
         /**
          * Delete a user (admin)
          * @description Refused with `LAST_OWNER` while the user is a workspace's only owner.
          */
-        delete: operations["lowcode.identity.handlers.delete_user"];
+        delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
          * Change a user's role or disable them (admin)
          * @description Disabling revokes every session of the user at once.
          */
-        patch: operations["lowcode.identity.handlers.update_user"];
+        patch: operations["updateUser"];
         trace?: never;
     };
     "/api/v1/workspaces": {
@@ -213,13 +213,13 @@ export interface paths {
             cookie?: never;
         };
         /** My workspaces */
-        get: operations["lowcode.workspaces.handlers.list_workspaces"];
+        get: operations["listWorkspaces"];
         put?: never;
         /**
          * Create a workspace
          * @description The caller becomes its owner.
          */
-        post: operations["lowcode.workspaces.handlers.create_workspace"];
+        post: operations["createWorkspace"];
         delete?: never;
         options?: never;
         head?: never;
@@ -236,18 +236,18 @@ export interface paths {
             cookie?: never;
         };
         /** One workspace (members) */
-        get: operations["lowcode.workspaces.handlers.get_workspace"];
+        get: operations["getWorkspace"];
         put?: never;
         post?: never;
         /** Delete a workspace and everything in it (owners) */
-        delete: operations["lowcode.workspaces.handlers.delete_workspace"];
+        delete: operations["deleteWorkspace"];
         options?: never;
         head?: never;
         /**
          * Rename or describe a workspace (owners)
          * @description With `version`, a stale update is refused with `VERSION_CONFLICT`.
          */
-        patch: operations["lowcode.workspaces.handlers.update_workspace"];
+        patch: operations["updateWorkspace"];
         trace?: never;
     };
     "/api/v1/workspaces/{workspace_id}/members": {
@@ -260,13 +260,13 @@ export interface paths {
             cookie?: never;
         };
         /** Members of a workspace (members) */
-        get: operations["lowcode.workspaces.handlers.list_members"];
+        get: operations["listMembers"];
         put?: never;
         /**
          * Add a member (owners)
          * @description Name the user by `user_id` or by `email` (exactly one).
          */
-        post: operations["lowcode.workspaces.handlers.add_member"];
+        post: operations["addMember"];
         delete?: never;
         options?: never;
         head?: never;
@@ -290,14 +290,14 @@ export interface paths {
          * Remove a member (owners), or leave (yourself)
          * @description The last owner cannot be removed (`LAST_OWNER`).
          */
-        delete: operations["lowcode.workspaces.handlers.remove_member"];
+        delete: operations["removeMember"];
         options?: never;
         head?: never;
         /**
          * Change a member's role (owners)
          * @description The last owner cannot be demoted (`LAST_OWNER`).
          */
-        patch: operations["lowcode.workspaces.handlers.update_member"];
+        patch: operations["updateMember"];
         trace?: never;
     };
     "/api/v1/workspaces/{workspace_id}/pages": {
@@ -310,13 +310,13 @@ export interface paths {
             cookie?: never;
         };
         /** Pages of a workspace (members) */
-        get: operations["lowcode.pages.handlers.list_pages"];
+        get: operations["listPages"];
         put?: never;
         /**
          * Create a page (editors)
          * @description Without `schema` the page starts with one root component.
          */
-        post: operations["lowcode.pages.handlers.create_page"];
+        post: operations["createPage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -333,18 +333,18 @@ export interface paths {
             cookie?: never;
         };
         /** A page with its current document (members) */
-        get: operations["lowcode.pages.handlers.get_page"];
+        get: operations["getPage"];
         put?: never;
         post?: never;
         /**
          * Delete a page (owners)
          * @description A soft delete; the page is not found afterwards.
          */
-        delete: operations["lowcode.pages.handlers.delete_page"];
+        delete: operations["deletePage"];
         options?: never;
         head?: never;
         /** Rename a page (editors) */
-        patch: operations["lowcode.pages.handlers.update_page"];
+        patch: operations["updatePage"];
         trace?: never;
     };
     "/api/v1/pages/{page_id}/schema": {
@@ -363,7 +363,7 @@ export interface paths {
          *     the body's `version`. Stored as the diff from the current document,
          *     so it is an op like any other.
          */
-        put: operations["lowcode.pages.handlers.replace_schema"];
+        put: operations["replaceSchema"];
         post?: never;
         delete?: never;
         options?: never;
@@ -388,7 +388,7 @@ export interface paths {
          *     is at `baseVersion`, then it is version `baseVersion + 1`. Idempotent
          *     by `opId`: a retry returns the original result with `duplicate: true`.
          */
-        post: operations["lowcode.pages.handlers.patch_page"];
+        post: operations["patchPage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -405,7 +405,7 @@ export interface paths {
             cookie?: never;
         };
         /** Revisions (snapshots) of a page, newest first (members) */
-        get: operations["lowcode.pages.handlers.list_revisions"];
+        get: operations["listRevisions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -426,7 +426,7 @@ export interface paths {
             cookie?: never;
         };
         /** One revision with its document (members) */
-        get: operations["lowcode.pages.handlers.get_revision"];
+        get: operations["getRevision"];
         put?: never;
         post?: never;
         delete?: never;
@@ -454,7 +454,7 @@ export interface paths {
          *     the restore is ordered with concurrent edits and can be undone. With
          *     `baseVersion`, it applies only at that version.
          */
-        post: operations["lowcode.pages.handlers.restore_revision"];
+        post: operations["restoreRevision"];
         delete?: never;
         options?: never;
         head?: never;
@@ -474,7 +474,7 @@ export interface paths {
          *     failed ones held for a retry or cancel — newest first. Finished jobs
          *     leave the queue; `GET /api/v1/admin/jobs/{job_id}` still shows them.
          */
-        get: operations["lowcode.jobs.handlers.list_jobs"];
+        get: operations["listJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -491,7 +491,7 @@ export interface paths {
             cookie?: never;
         };
         /** Queue depth and outcomes per entrypoint (admin) */
-        get: operations["lowcode.jobs.handlers.job_stats"];
+        get: operations["jobStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -510,7 +510,7 @@ export interface paths {
             cookie?: never;
         };
         /** One job, with payload, attempts and last error (admin) */
-        get: operations["lowcode.jobs.handlers.get_job"];
+        get: operations["getJob"];
         put?: never;
         post?: never;
         delete?: never;
@@ -535,7 +535,7 @@ export interface paths {
          * @description Queues the job for now with its attempts reset. `JOB_NOT_RETRYABLE`
          *     (409) unless the job is `failed`.
          */
-        post: operations["lowcode.jobs.handlers.retry_job"];
+        post: operations["retryJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -558,7 +558,516 @@ export interface paths {
          * @description Removes the job from the queue. A running job cannot be canceled:
          *     `JOB_NOT_CANCELABLE` (409), as for a finished one.
          */
-        post: operations["lowcode.jobs.handlers.cancel_job"];
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Feature flags, from the database and the settings' defaults (admin)
+         * @description Sorted by key. A flag set only by `FLAG_DEFAULTS` shows `source: settings`
+         *     and no audit fields; a database flag of the same key replaces it.
+         */
+        get: operations["listFlags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/flags/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A flag key, e.g. `new-editor`. */
+                key: components["parameters"]["FlagKey"];
+            };
+            cookie?: never;
+        };
+        /** One feature flag (admin) */
+        get: operations["getFlag"];
+        /**
+         * Create or replace a feature flag (admin)
+         * @description Evaluation for a workspace: not `enabled` → off (`DISABLED`); in
+         *     `deny_workspaces` → off and in `allow_workspaces` → on
+         *     (`TARGETING_MATCH`); bucket murmur3_32("{key}:{workspace_id}") % 100 + 1
+         *     ≤ `rollout_percentage` → on (`SPLIT`); else `default_variant`
+         *     (`DEFAULT`). Every node sees the change within a second. Who changed
+         *     it and when are kept in `updated_by` / `updated_at`.
+         */
+        put: operations["putFlag"];
+        post?: never;
+        /**
+         * Delete a feature flag (admin)
+         * @description The flag's settings default (if any) applies again. `FLAG_NOT_FOUND`
+         *     when the database holds no such flag.
+         */
+        delete: operations["deleteFlag"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Workspaces with route groups served by the legacy backend (admin) */
+        get: operations["listLegacyRoutes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/routes/{workspace_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The route groups of a workspace served by the legacy backend (admin)
+         * @description An empty `legacy_tags` when this service serves all of it.
+         */
+        get: operations["getLegacyRoutes"];
+        /**
+         * Switch route groups of a workspace to the legacy backend (admin)
+         * @description `legacy_tags` are OpenAPI tags (e.g. `pages`); requests of operations
+         *     with such a tag that name this workspace — in their path, or through
+         *     the page they name — are reverse-proxied to `LEGACY_BASE_URL`. An
+         *     empty list routes everything back here. Tags that name no workspace
+         *     (or are about this service itself) are rejected with `VALIDATION_FAILED`.
+         *     Every node applies the change within a second.
+         */
+        put: operations["putLegacyRoutes"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ofrep/v1/evaluate/flags/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A flag key, e.g. `new-editor`. */
+                key: components["parameters"]["FlagKey"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate one flag for a workspace (OFREP)
+         * @description OpenFeature Remote Evaluation Protocol, single flag. `context.targetingKey`
+         *     is the id of a workspace the caller is a member of. Errors are
+         *     problem+json that also carry OFREP's `key`, `errorCode` and `errorDetails`.
+         */
+        post: operations["evaluateFlag"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ofrep/v1/evaluate/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate every flag for a workspace (OFREP bulk)
+         * @description OpenFeature Remote Evaluation Protocol, bulk evaluation for static-context
+         *     (web and mobile) providers. The `ETag` names the answer; send it back in
+         *     `If-None-Match` and get 304 while no flag changed for this workspace.
+         */
+        post: operations["evaluateFlagsBulk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sql/parse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Parse one statement
+         * @description The statement's kind (every query is `select`), the tables and columns
+         *     it names, and normalised text, from the SQL service. SQL with syntax
+         *     errors is `INVALID_SQL` (422), each error in `errors[]` with its
+         *     1-based line and column.
+         */
+        post: operations["parseSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sql/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate one statement against a catalog
+         * @description Against the live catalog of a datasource (`datasource_id`, members of
+         *     its workspace) or an inline `catalog` — exactly one of them. Unknown
+         *     tables and columns are `INVALID_SQL` (422) with positions; a valid
+         *     statement comes back with its tables (and whether each is read or
+         *     written), columns and output columns with types.
+         */
+        post: operations["validateSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sql/transpile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rewrite SQL from one dialect into another */
+        post: operations["transpileSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/datasources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        /** Datasources of a workspace (members; never with passwords) */
+        get: operations["listDatasources"];
+        put?: never;
+        /**
+         * Add a PostgreSQL datasource (editors)
+         * @description The password is stored encrypted and never returned (`has_password`
+         *     says whether there is one). Link-local and cloud metadata hosts are
+         *     refused, and `DATASOURCE_ALLOWED_HOSTS` may narrow the hosts further
+         *     (`DATASOURCE_HOST_REFUSED`, 422).
+         */
+        post: operations["createDatasource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasources/{datasource_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasource_id: components["parameters"]["DatasourceId"];
+            };
+            cookie?: never;
+        };
+        /** A datasource (members; never its password) */
+        get: operations["getDatasource"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a datasource (owners)
+         * @description Refused with `DATASOURCE_IN_USE` (409) while datasets use it.
+         */
+        delete: operations["deleteDatasource"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a datasource (editors)
+         * @description Fields not sent keep their value; `password: null` removes the
+         *     password. With `version`, a stale change is `VERSION_CONFLICT`. The
+         *     datasource's connection pool is closed so the next use reconnects.
+         */
+        patch: operations["updateDatasource"];
+        trace?: never;
+    };
+    "/api/v1/datasources/{datasource_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasource_id: components["parameters"]["DatasourceId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check that a datasource answers (editors)
+         * @description Connects once with the short connect timeout. `ok` with the server
+         *     version and the latency, or `ok: false` and why (refused, timed out,
+         *     wrong credentials…).
+         */
+        post: operations["testDatasource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        /** Datasets of a workspace (members) */
+        get: operations["listDatasets"];
+        put?: never;
+        /**
+         * Add a dataset (editors)
+         * @description The SQL is validated by the SQL service against the datasource's live
+         *     catalog and must be one query that only reads: DML, data-modifying
+         *     CTEs, row locks (`FOR UPDATE`) and calls to functions the datasource
+         *     marks VOLATILE are refused (`DATASET_NOT_READ_ONLY`, 422). Its output
+         *     columns are stored.
+         */
+        post: operations["createDataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{dataset_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: components["parameters"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        /** A dataset (members) */
+        get: operations["getDataset"];
+        put?: never;
+        post?: never;
+        /** Delete a dataset (owners) */
+        delete: operations["deleteDataset"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a dataset (editors)
+         * @description A new `sql` is validated like on create and its output columns replace the old ones.
+         */
+        patch: operations["updateDataset"];
+        trace?: never;
+    };
+    "/api/v1/datasets/{dataset_id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: components["parameters"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The first rows of a dataset (members)
+         * @description Runs the dataset's SQL on its datasource in a READ ONLY transaction
+         *     with a statement timeout (`DATASET_STATEMENT_TIMEOUT_MS`), at most
+         *     `limit` rows and `DATASET_PREVIEW_MAX_BYTES` of them. Values are
+         *     JSON-safe: `int8` and `numeric` as strings, `bytea` as base64, times in
+         *     ISO 8601. A slow query is `QUERY_TIMEOUT` (422); one that tries to
+         *     write is `DATASET_NOT_READ_ONLY` (422).
+         */
+        get: operations["previewDataset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/sync-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        /** Sync jobs of a workspace (members) */
+        get: operations["listSyncJobs"];
+        put?: never;
+        /**
+         * Define a sync job (editors)
+         * @description The definition is checked on the datasources before it is saved: the
+         *     source must read (the table exists, or the dataset's SQL prepares),
+         *     `key_columns` (required for `upsert`) must be source columns, and the
+         *     sink must be able to take the rows — an existing table needs the
+         *     privileges the mode uses (INSERT; DELETE for overwrite; UPDATE and
+         *     SELECT for upsert), every source column with a type its values fit,
+         *     and for upsert a unique index on exactly the key columns; a missing
+         *     table is created on the first run from the source's column types, so
+         *     the user must be allowed to create tables in its schema. Problems are
+         *     `SYNC_SOURCE_INVALID`, `SYNC_SINK_INVALID` (columns in `errors[]`),
+         *     `SYNC_JOB_INVALID` (422), a bad `schedule` or missing key columns
+         *     `VALIDATION_FAILED` (400). `schedule` is standard 5-field cron, in UTC.
+         */
+        post: operations["createSyncJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sync-jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A sync job's id. */
+                job_id: components["parameters"]["SyncJobId"];
+            };
+            cookie?: never;
+        };
+        /** A sync job (members) */
+        get: operations["getSyncJob"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a sync job and its runs (owners)
+         * @description Refused with `SYNC_RUN_ACTIVE` (409, `active_run_id`) while a run is active.
+         */
+        delete: operations["deleteSyncJob"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a sync job (editors)
+         * @description Fields not sent keep their value; `schedule: null` removes the
+         *     schedule. A changed source, sink, mode or key columns is checked again
+         *     as on create. With `version`, a stale change is `VERSION_CONFLICT`.
+         *     Runs already started are not affected.
+         */
+        patch: operations["updateSyncJob"];
+        trace?: never;
+    };
+    "/api/v1/sync-jobs/{job_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A sync job's id. */
+                job_id: components["parameters"]["SyncJobId"];
+            };
+            cookie?: never;
+        };
+        /** Runs of a sync job, newest first (members) */
+        get: operations["listSyncRuns"];
+        put?: never;
+        /**
+         * Start a run (editors)
+         * @description The run and its background job are written in one transaction; the
+         *     run is `QUEUED` until a worker submits it to the data-sync service.
+         *     One run per sync job may be active: another request meanwhile gets
+         *     `SYNC_RUN_ACTIVE` (409) with the active run's id in `active_run_id`.
+         *     Follow it with `GET /sync-runs/{run_id}` or on `/ws/events`.
+         */
+        post: operations["startSyncRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sync-runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: components["parameters"]["SyncRunId"];
+            };
+            cookie?: never;
+        };
+        /** A run with its status, counters and error (members) */
+        get: operations["getSyncRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sync-runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: components["parameters"]["SyncRunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a run (editors)
+         * @description A queued run is `CANCELED` at once. A running one is `CANCELING`
+         *     until the data-sync service confirms (within a couple of seconds),
+         *     then `CANCELED`; whatever it had written is rolled back, so an
+         *     overwrite leaves the previous sink contents. A run that has ended is
+         *     `SYNC_RUN_ENDED` (409).
+         */
+        post: operations["cancelSyncRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -576,7 +1085,7 @@ export interface paths {
          * Public keys that verify access tokens
          * @description Empty when tokens are signed with HS256 (a shared secret).
          */
-        get: operations["lowcode.identity.handlers.jwks"];
+        get: operations["jwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -596,7 +1105,7 @@ export interface paths {
          * Liveness probe
          * @description 200 while the process and its event loop are alive.
          */
-        get: operations["lowcode.health.handlers.live"];
+        get: operations["live"];
         put?: never;
         post?: never;
         delete?: never;
@@ -614,10 +1123,16 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Checks the database, that the schema is at the newest migration, and
-         *     Redis. 503 when any check fails, and as soon as shutdown begins.
+         * @description Checks the database, that every migration on disk is applied (older
+         *     ones from a merged branch included), and Redis; each check is named
+         *     after its dependency. 503 when any check fails, and as soon as shutdown
+         *     begins. Redis down is `degraded` (still 200) unless
+         *     `READY_REQUIRES_REDIS` is set. The gRPC peers (the SQL service) are
+         *     reported too, with `required: false`: one that is down makes the status
+         *     `degraded` (200), since only the features using it fail (503
+         *     `PEER_UNAVAILABLE`).
          */
-        get: operations["lowcode.health.handlers.ready"];
+        get: operations["ready"];
         put?: never;
         post?: never;
         delete?: never;
@@ -634,7 +1149,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics */
-        get: operations["lowcode.health.handlers.metrics"];
+        get: operations["metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -678,6 +1193,22 @@ export interface components {
             /** @enum {string} */
             in: "body" | "query" | "path" | "header" | "cookie";
             message: string;
+            /** @example UNKNOWN_COLUMN */
+            code?: string;
+            /** @enum {string} */
+            severity?: "error" | "warning" | "info";
+            /** @description 1-based line where the problem starts. */
+            line?: number;
+            /** @description 1-based column where the problem starts. */
+            column?: number;
+            end_line?: number;
+            /** @description 1-based column where the problem ends (inclusive). */
+            end_column?: number;
+            /** @description 0-based character offset where the problem starts. */
+            start_offset?: number;
+            /** @description 0-based character offset where the problem ends (inclusive). */
+            end_offset?: number;
+            expected?: string[];
         };
         RegisterRequest: {
             email: components["schemas"]["Email"];
@@ -700,7 +1231,12 @@ export interface components {
         GlobalRole: "user" | "admin";
         /** @enum {string} */
         WorkspaceRole: "owner" | "editor" | "viewer";
-        /** Format: email */
+        /**
+         * Format: email
+         * @description An email address: `format: email` as RFC 5321 defines a mailbox (a
+         *     dot-atom or quoted local part, then a domain or an address literal),
+         *     without whitespace or a second `@`. Compared without regard to case.
+         */
         Email: string;
         Password: string;
         LoginRequest: {
@@ -801,12 +1337,13 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description The user to add, named by exactly one of `user_id` and `email`. */
         MemberCreate: {
             /** Format: uuid */
             user_id?: string;
             email?: components["schemas"]["Email"];
             role: components["schemas"]["WorkspaceRole"];
-        };
+        } & (unknown | unknown);
         MemberUpdate: {
             role: components["schemas"]["WorkspaceRole"];
         };
@@ -822,8 +1359,16 @@ export interface components {
             }[];
         };
         /**
-         * @description Components keyed by id; `rootId` names the root. Every child id must be
-         *     a component and no component may be its own ancestor (else `INVALID_DOCUMENT`).
+         * @description Components keyed by id; `rootId` names the root. Rules a schema cannot
+         *     state are checked by the server and broken ones answered with 422
+         *     `INVALID_DOCUMENT` (listing each problem in `errors`): `rootId` names a
+         *     component, every child id is a component, a component is the child of
+         *     one parent at most, no component is its own ancestor, the tree is at
+         *     most `PAGE_MAX_TREE_DEPTH` (100) levels deep and has at most
+         *     `PAGE_MAX_COMPONENTS` (10,000) components, and no value nests deeper
+         *     than `JSON_MAX_DEPTH` (64) levels. The encoded document is at most
+         *     `PAGE_MAX_BYTES` (2 MiB; 413 `TOO_LARGE` above). A component's `id`
+         *     equals its key.
          */
         PageDocument: {
             rootId: string;
@@ -1022,18 +1567,623 @@ export interface components {
             status: "ok";
         };
         Readiness: {
-            /** @enum {string} */
-            status: "ok" | "fail";
+            /**
+             * @description `degraded`: still ready (200), but a dependency the service can work
+             *     without is down — Redis (unless `READY_REQUIRES_REDIS`) or a gRPC peer.
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "fail";
             checks: {
                 [key: string]: components["schemas"]["CheckResult"];
             };
         };
         CheckResult: {
             /** @enum {string} */
-            status: "ok" | "fail";
+            status: "ok" | "degraded" | "fail";
             latency_ms: number;
             detail?: string;
             error?: string;
+            /** @description False for checks that do not decide readiness (gRPC peers). */
+            required?: boolean;
+        };
+        /**
+         * @description SQL dialect (the SQL service maps each to its parser).
+         * @example postgres
+         * @enum {string}
+         */
+        SqlDialect: "postgres" | "mysql" | "bigquery" | "snowflake" | "spark" | "duckdb" | "sqlite" | "tsql" | "oracle" | "redshift" | "trino" | "calcite";
+        /** @description One SQL statement. */
+        SqlText: string;
+        SqlParseRequest: {
+            sql: components["schemas"]["SqlText"];
+            dialect: components["schemas"]["SqlDialect"];
+        };
+        /** @description Give exactly one of `datasource_id` and `catalog`. */
+        SqlValidateRequest: {
+            sql: components["schemas"]["SqlText"];
+            dialect: components["schemas"]["SqlDialect"];
+            /**
+             * Format: uuid
+             * @description Validate against this datasource's live catalog.
+             */
+            datasource_id?: string;
+            catalog?: components["schemas"]["SqlCatalog"];
+        } & (unknown | unknown);
+        SqlCatalog: {
+            /**
+             * @description Schema of unqualified table names.
+             * @default public
+             */
+            default_schema: string;
+            tables: components["schemas"]["SqlCatalogTable"][];
+        };
+        SqlCatalogTable: {
+            schema?: string;
+            name: string;
+            columns: components["schemas"]["SqlCatalogColumn"][];
+        };
+        SqlCatalogColumn: {
+            name: string;
+            /** @example integer */
+            type?: string;
+            /** @default true */
+            nullable: boolean;
+        };
+        SqlTranspileRequest: {
+            /** @description One or more statements. */
+            sql: string;
+            from: components["schemas"]["SqlDialect"];
+            to: components["schemas"]["SqlDialect"];
+            /** @default false */
+            pretty: boolean;
+        };
+        SqlTranspileResult: {
+            sql: string;
+            /** @description Constructs the target dialect cannot express exactly. */
+            warnings: string[];
+        };
+        /**
+         * @description Every query (LIMIT, ORDER BY, WITH, UNION…) is `select`.
+         * @enum {string}
+         */
+        SqlStatementKind: "unspecified" | "select" | "insert" | "update" | "delete" | "merge" | "ddl" | "other";
+        SqlAnalysis: {
+            kind: components["schemas"]["SqlStatementKind"];
+            statement_count: number;
+            normalized_sql: string;
+            tables: components["schemas"]["SqlTableRef"][];
+            columns: components["schemas"]["SqlColumnRef"][];
+            /** @description Validation only; the statement's result columns with types. */
+            output_columns?: components["schemas"]["SqlOutputColumn"][];
+            functions: components["schemas"]["SqlFunctionRef"][];
+            /** @description Warnings (errors make the request fail with `INVALID_SQL`). */
+            diagnostics: components["schemas"]["SqlDiagnostic"][];
+        };
+        SqlTableRef: {
+            schema: string;
+            name: string;
+            alias: string;
+            /**
+             * @description `write` for DML targets (also inside a CTE) and row locks (FOR UPDATE/SHARE).
+             * @enum {string}
+             */
+            access: "read" | "write";
+        };
+        SqlColumnRef: {
+            table: string;
+            name: string;
+        };
+        SqlOutputColumn: {
+            name: string;
+            /** @description Type in the statement's dialect, or `UNKNOWN`. */
+            type: string;
+        };
+        SqlFunctionRef: {
+            name: string;
+            /** @description Not a function the SQL service knows (user-defined or vendor-specific). */
+            user_defined: boolean;
+        };
+        SqlDiagnostic: {
+            /** @enum {string} */
+            severity: "error" | "warning" | "info";
+            code: string;
+            message: string;
+            /** @description 1-based line where it starts. */
+            line?: number;
+            /** @description 1-based column where it starts. */
+            column?: number;
+            end_line?: number;
+            /** @description 1-based column where it ends (inclusive). */
+            end_column?: number;
+            /** @description 0-based character offset where it starts. */
+            start_offset?: number;
+            /** @description 0-based character offset where it ends (inclusive). */
+            end_offset?: number;
+            expected?: string[];
+        };
+        /**
+         * @default prefer
+         * @enum {string}
+         */
+        DatasourceSslMode: "disable" | "prefer" | "require" | "verify-full";
+        /** @description Hostname or IP address (link-local and metadata hosts are refused). */
+        DatasourceHost: string;
+        /**
+         * @description A PostgreSQL datasource. The password is never returned.
+         * @example {
+         *       "id": "3f1c8a52-2d4e-4a8e-9a57-1d2f5b7c9e01",
+         *       "workspace_id": "9b2e7c41-5a6d-4f3e-8b1a-2c3d4e5f6a7b",
+         *       "name": "Sales replica",
+         *       "description": "",
+         *       "kind": "postgres",
+         *       "host": "db.internal.example.com",
+         *       "port": 5432,
+         *       "database": "sales",
+         *       "username": "reporting",
+         *       "ssl_mode": "require",
+         *       "has_password": true,
+         *       "version": 1,
+         *       "created_by": "0d9e8f7a-6b5c-4d3e-2f1a-0b9c8d7e6f5a",
+         *       "created_at": "2026-11-22T10:00:00+00:00",
+         *       "updated_by": "0d9e8f7a-6b5c-4d3e-2f1a-0b9c8d7e6f5a",
+         *       "updated_at": "2026-11-22T10:00:00+00:00"
+         *     }
+         */
+        Datasource: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            workspace_id: string;
+            name: string;
+            description: string;
+            /** @enum {string} */
+            kind: "postgres";
+            host: string;
+            port: number;
+            database: string;
+            username: string;
+            ssl_mode: components["schemas"]["DatasourceSslMode"];
+            has_password: boolean;
+            version: number;
+            /** Format: uuid */
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            updated_by: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        DatasourceCreate: {
+            name: string;
+            description?: string;
+            host: components["schemas"]["DatasourceHost"];
+            port: number;
+            database: string;
+            username: string;
+            password?: string;
+            ssl_mode?: components["schemas"]["DatasourceSslMode"];
+        };
+        DatasourceUpdate: {
+            name?: string;
+            description?: string;
+            host?: components["schemas"]["DatasourceHost"];
+            port?: number;
+            database?: string;
+            username?: string;
+            /** @description A new password; `null` removes it. */
+            password?: string | null;
+            ssl_mode?: components["schemas"]["DatasourceSslMode"];
+            /** @description The version this change is based on. */
+            version?: number;
+        };
+        DatasourceList: {
+            items: components["schemas"]["Datasource"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        DatasourceTestResult: {
+            ok: boolean;
+            latency_ms: number;
+            server_version?: string;
+            error?: string;
+        };
+        DatasetColumn: {
+            name: string;
+            /** @description As the SQL service typed it, e.g. `INT`, `TEXT`, `UNKNOWN`. */
+            type: string;
+        };
+        Dataset: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            workspace_id: string;
+            /** Format: uuid */
+            datasource_id: string;
+            name: string;
+            description: string;
+            sql: string;
+            columns: components["schemas"]["DatasetColumn"][];
+            version: number;
+            /** Format: uuid */
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            updated_by: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        DatasetCreate: {
+            /** Format: uuid */
+            datasource_id: string;
+            name: string;
+            description?: string;
+            sql: components["schemas"]["SqlText"];
+        };
+        DatasetUpdate: {
+            name?: string;
+            description?: string;
+            sql?: components["schemas"]["SqlText"];
+            version?: number;
+        };
+        DatasetList: {
+            items: components["schemas"]["Dataset"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        DatasetPreviewColumn: {
+            name: string;
+            /** @description The datasource's type, e.g. `int4`, `numeric`, `timestamptz`, `int4[]`. */
+            type: string;
+            /**
+             * @description How the column's values are encoded in `rows`.
+             * @enum {string}
+             */
+            json_type: "integer" | "number" | "string" | "boolean" | "json" | "array";
+        };
+        DatasetPreview: {
+            columns: components["schemas"]["DatasetPreviewColumn"][];
+            rows: unknown[][];
+            row_count: number;
+            limit: number;
+            /** @description More rows exist than were returned. */
+            has_more: boolean;
+            /** @description The byte cap cut the rows short of `limit`. */
+            truncated: boolean;
+            elapsed_ms: number;
+        };
+        /** @description A PostgreSQL schema, table or column name as it is (no quoting; no dots). */
+        SyncName: string;
+        /**
+         * @description `append` adds the rows; `overwrite` replaces the table's rows (in one
+         *     transaction: readers see the old rows until the new ones are in);
+         *     `upsert` inserts new rows and updates those whose `key_columns` match.
+         * @enum {string}
+         */
+        SyncMode: "append" | "overwrite" | "upsert";
+        SyncDatasetSource: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "dataset";
+            /** Format: uuid */
+            dataset_id: string;
+        };
+        SyncTableSource: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "table";
+            /** Format: uuid */
+            datasource_id: string;
+            /** @default public */
+            schema: components["schemas"]["SyncName"];
+            table: components["schemas"]["SyncName"];
+        };
+        /** @description What is copied — a dataset's rows, or a table of a datasource. */
+        SyncSource: components["schemas"]["SyncDatasetSource"] | components["schemas"]["SyncTableSource"];
+        /** @description Where the rows go; a missing table is created on the first run. */
+        SyncSink: {
+            /** Format: uuid */
+            datasource_id: string;
+            /** @default public */
+            schema: components["schemas"]["SyncName"];
+            table: components["schemas"]["SyncName"];
+        };
+        /** @description The columns identifying a row, for `upsert` (required there, empty otherwise). */
+        SyncKeyColumns: components["schemas"]["SyncName"][];
+        SyncJob: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            workspace_id: string;
+            name: string;
+            description: string;
+            source: components["schemas"]["SyncSource"];
+            sink: components["schemas"]["SyncSink"];
+            mode: components["schemas"]["SyncMode"];
+            key_columns: string[];
+            schedule: string | null;
+            /**
+             * Format: date-time
+             * @description When the schedule starts its next run.
+             */
+            next_run_at: string | null;
+            version: number;
+            /** Format: uuid */
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            updated_by: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description `upsert` needs `key_columns` (the columns identifying a row); `append`
+         *     and `overwrite` take none. Names over 63 bytes of UTF-8, a sink in a
+         *     system schema and key columns that are not source columns are
+         *     `SYNC_JOB_INVALID` (422).
+         */
+        SyncJobCreate: {
+            name: string;
+            description?: string;
+            source: components["schemas"]["SyncSource"];
+            sink: components["schemas"]["SyncSink"];
+            mode: components["schemas"]["SyncMode"];
+            key_columns?: components["schemas"]["SyncKeyColumns"];
+            /**
+             * @description Standard 5-field cron (minute hour day-of-month month day-of-week), in
+             *     UTC; null for none. Fields that do not parse, or a schedule that never
+             *     fires, are `SYNC_SCHEDULE_INVALID` (422).
+             */
+            schedule?: string | null;
+        } & ({
+            /** @enum {unknown} */
+            mode?: "upsert";
+            key_columns: unknown;
+        } | {
+            /** @enum {unknown} */
+            mode?: "append" | "overwrite";
+            key_columns?: unknown;
+        });
+        SyncJobUpdate: {
+            name?: string;
+            description?: string;
+            source?: components["schemas"]["SyncSource"];
+            sink?: components["schemas"]["SyncSink"];
+            mode?: components["schemas"]["SyncMode"];
+            key_columns?: components["schemas"]["SyncKeyColumns"];
+            /** @description A new schedule (standard 5-field cron, UTC); `null` removes it. */
+            schedule?: string | null;
+            /** @description The version this change is based on. */
+            version?: number;
+        };
+        SyncJobList: {
+            items: components["schemas"]["SyncJob"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        /**
+         * @description `QUEUED` (waiting for a worker), `RUNNING` (submitted to the data-sync
+         *     service and followed), `CANCELING` (cancel asked), then one of
+         *     SeaTunnel's end states `FINISHED`, `FAILED` (see `error`), `CANCELED`.
+         * @enum {string}
+         */
+        SyncRunStatus: "QUEUED" | "RUNNING" | "CANCELING" | "FINISHED" | "FAILED" | "CANCELED";
+        /**
+         * @example {
+         *       "id": "5b8e2f4c-1d3a-4e6b-9c7d-2f1e0a9b8c7d",
+         *       "sync_job_id": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+         *       "workspace_id": "9b2e7c41-5a6d-4f3e-8b1a-2c3d4e5f6a7b",
+         *       "status": "FINISHED",
+         *       "trigger": "manual",
+         *       "requested_by": "0d9e8f7a-6b5c-4d3e-2f1a-0b9c8d7e6f5a",
+         *       "job_id": 1042,
+         *       "peer_status": "FINISHED",
+         *       "rows_read": 100000,
+         *       "rows_written": 100000,
+         *       "bytes_read": 5888890,
+         *       "bytes_written": 5888890,
+         *       "rows_per_second": 181818.2,
+         *       "error": null,
+         *       "created_at": "2026-11-22T10:00:00+00:00",
+         *       "started_at": "2026-11-22T10:00:00.120000+00:00",
+         *       "finished_at": "2026-11-22T10:00:00.670000+00:00",
+         *       "duration_s": 0.55,
+         *       "cancel_requested_at": null,
+         *       "canceled_by": null,
+         *       "updated_at": "2026-11-22T10:00:00.670000+00:00"
+         *     }
+         */
+        SyncRun: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            sync_job_id: string;
+            /** Format: uuid */
+            workspace_id: string;
+            status: components["schemas"]["SyncRunStatus"];
+            /** @enum {string} */
+            trigger: "manual" | "schedule";
+            /**
+             * Format: uuid
+             * @description Who started the run (null for a scheduled run).
+             */
+            requested_by: string | null;
+            /**
+             * Format: int64
+             * @description The background job following the run (`/api/v1/admin/jobs/{job_id}`).
+             */
+            job_id: number | null;
+            /** @description The data-sync service's own status of the job (SeaTunnel's JobStatus, e.g. `RUNNING`). */
+            peer_status: string | null;
+            /**
+             * Format: int64
+             * @description Rows read from the source (SeaTunnel's SourceReceivedCount).
+             */
+            rows_read: number;
+            /**
+             * Format: int64
+             * @description Rows written to the sink (SinkWriteCount).
+             */
+            rows_written: number;
+            /** Format: int64 */
+            bytes_read: number;
+            /** Format: int64 */
+            bytes_written: number;
+            /** @description Throughput (SinkWriteQPS). */
+            rows_per_second: number | null;
+            /** @description Why the run failed, in the data-sync service's words where it has them. */
+            error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** @description From start to end (or to the last update while running). */
+            duration_s: number | null;
+            /** Format: date-time */
+            cancel_requested_at: string | null;
+            /** Format: uuid */
+            canceled_by: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SyncRunList: {
+            items: components["schemas"]["SyncRun"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        Flag: {
+            key: string;
+            description: string;
+            /** @description Off means off for everyone (reason `DISABLED`). */
+            enabled: boolean;
+            default_variant: components["schemas"]["FlagVariant"];
+            allow_workspaces: string[];
+            deny_workspaces: string[];
+            rollout_percentage: number;
+            /**
+             * @description `settings`: a `FLAG_DEFAULTS` entry no database flag replaces.
+             * @enum {string}
+             */
+            source: "database" | "settings";
+            /** Format: uuid */
+            created_by: string | null;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: uuid
+             * @description Who changed the flag last.
+             */
+            updated_by: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        /** @enum {string} */
+        FlagVariant: "on" | "off";
+        FlagWrite: {
+            /** @default  */
+            description: string;
+            enabled: boolean;
+            /** @default off */
+            default_variant: components["schemas"]["FlagVariant"];
+            /** @default [] */
+            allow_workspaces: string[];
+            /**
+             * @description Wins over `allow_workspaces`.
+             * @default []
+             */
+            deny_workspaces: string[];
+            /** @default 0 */
+            rollout_percentage: number;
+        };
+        FlagList: {
+            items: components["schemas"]["Flag"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        LegacyRoutes: {
+            /** Format: uuid */
+            workspace_id: string;
+            /** @description OpenAPI tags whose requests for this workspace the legacy backend serves. */
+            legacy_tags: components["schemas"]["RoutableTag"][];
+            /** Format: uuid */
+            updated_by: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        LegacyRoutesWrite: {
+            legacy_tags: components["schemas"]["RoutableTag"][];
+        };
+        /**
+         * @description A tag the legacy backend can serve for a workspace: one of whose
+         *     operations names a workspace (in its path, or through the page,
+         *     dataset… it names). A contract test keeps this list equal to what the
+         *     router computes from the spec.
+         * @enum {string}
+         */
+        RoutableTag: "datasets" | "datasources" | "pages" | "sync" | "workspaces";
+        LegacyRoutesList: {
+            items: components["schemas"]["LegacyRoutes"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        /**
+         * @description OFREP's evaluation request. The body and its `context` are optional
+         *     here so a request without them gets OFREP's `TARGETING_KEY_MISSING`
+         *     (its own error body, which OpenFeature providers read), not a schema
+         *     error.
+         */
+        OfrepEvaluationRequest: {
+            context?: {
+                /** @description The id of a workspace the caller is a member of. */
+                targetingKey?: unknown;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        OfrepEvaluation: {
+            key: string;
+            value: boolean;
+            /**
+             * @description An OpenFeature resolution reason.
+             * @enum {string}
+             */
+            reason: "DISABLED" | "TARGETING_MATCH" | "SPLIT" | "DEFAULT";
+            variant: components["schemas"]["FlagVariant"];
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        OfrepBulkEvaluation: {
+            flags: components["schemas"]["OfrepEvaluation"][];
+        };
+        /**
+         * @description A problem that, for an evaluation error, also carries OFREP's
+         *     `errorCode` and `errorDetails` (what OpenFeature providers read). A
+         *     request the schema already refuses (a malformed flag key or body) gets
+         *     the plain problem without them.
+         */
+        OfrepProblem: components["schemas"]["Problem"] & {
+            /** @description The flag (single evaluation only). */
+            key?: string;
+            /** @enum {string} */
+            errorCode?: "FLAG_NOT_FOUND" | "TARGETING_KEY_MISSING" | "INVALID_CONTEXT" | "PARSE_ERROR" | "GENERAL";
+            errorDetails?: string;
         };
     };
     responses: {
@@ -1129,6 +2279,129 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description The SQL has errors (`INVALID_SQL`): each error in `errors[]` with its
+         *     code (`SYNTAX_ERROR`, `UNKNOWN_TABLE`, `UNKNOWN_COLUMN`…), 1-based
+         *     line and column, and offsets. Also `DATASET_NOT_READ_ONLY` for a
+         *     dataset that would write, `PEER_REJECTED` when the SQL service refused
+         *     the request, and the datasource problems below.
+         */
+        InvalidSql: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:lowcode:problem:invalid-sql",
+                 *       "title": "Invalid SQL",
+                 *       "status": 422,
+                 *       "detail": "unexpected 't' at line 1, column 14",
+                 *       "code": "INVALID_SQL",
+                 *       "request_id": "6f1d2c3b4a5e4f60a7b8c9d0e1f2a3b4",
+                 *       "errors": [
+                 *         {
+                 *           "field": "sql",
+                 *           "in": "body",
+                 *           "message": "unexpected 't'",
+                 *           "code": "SYNTAX_ERROR",
+                 *           "severity": "error",
+                 *           "line": 1,
+                 *           "column": 14,
+                 *           "end_line": 1,
+                 *           "end_column": 14,
+                 *           "start_offset": 13,
+                 *           "end_offset": 13
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The datasource cannot be used: `DATASOURCE_HOST_REFUSED` (host not
+         *     allowed), `DATASOURCE_UNREACHABLE` (cannot connect), `QUERY_TIMEOUT`,
+         *     `QUERY_FAILED`, `DATASET_NOT_READ_ONLY`.
+         */
+        DatasourceProblem: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description A backing service (e.g. the SQL service) is down or its circuit is
+         *     open (`PEER_UNAVAILABLE`); retry after `Retry-After` seconds.
+         */
+        ServiceUnavailable: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A backing service did not answer within its deadline (`PEER_TIMEOUT`). */
+        GatewayTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A backing service failed (`PEER_ERROR`). */
+        BadGateway: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The sync job cannot work as defined: `SYNC_SOURCE_INVALID` (no such
+         *     table, or the dataset's SQL fails on its datasource),
+         *     `SYNC_SINK_INVALID` (not writable, missing or ill-fitting columns in
+         *     `errors[]`, no unique index for upsert, no schema to create the table
+         *     in), `SYNC_JOB_INVALID` (key columns that are not source columns), and
+         *     the datasource problems (`DATASOURCE_UNREACHABLE`, `DATASOURCE_HOST_REFUSED`).
+         */
+        SyncProblem: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description A run of the sync job is active (`SYNC_RUN_ACTIVE`); `active_run_id`
+         *     in the problem names it.
+         */
+        SyncRunActive: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:lowcode:problem:sync-run-active",
+                 *       "title": "A run of this sync job is already active",
+                 *       "status": 409,
+                 *       "detail": "run 5b8e2f4c-1d3a-4e6b-9c7d-2f1e0a9b8c7d of this sync job is still active",
+                 *       "code": "SYNC_RUN_ACTIVE",
+                 *       "request_id": "6f1d2c3b4a5e4f60a7b8c9d0e1f2a3b4",
+                 *       "active_run_id": "5b8e2f4c-1d3a-4e6b-9c7d-2f1e0a9b8c7d"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         PageId: string;
@@ -1140,6 +2413,13 @@ export interface components {
         UserId: string;
         SessionId: string;
         WorkspaceId: string;
+        /** @description A flag key, e.g. `new-editor`. */
+        FlagKey: string;
+        DatasourceId: string;
+        DatasetId: string;
+        /** @description A sync job's id. */
+        SyncJobId: string;
+        SyncRunId: string;
     };
     requestBodies: never;
     headers: {
@@ -1150,7 +2430,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    "lowcode.identity.handlers.register": {
+    register: {
         parameters: {
             query?: never;
             header?: never;
@@ -1184,7 +2464,7 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
-    "lowcode.identity.handlers.login": {
+    login: {
         parameters: {
             query?: never;
             header?: never;
@@ -1218,7 +2498,7 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
-    "lowcode.identity.handlers.refresh": {
+    refresh: {
         parameters: {
             query?: never;
             header?: never;
@@ -1244,7 +2524,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
-    "lowcode.identity.handlers.logout": {
+    logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -1267,7 +2547,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
         };
     };
-    "lowcode.identity.handlers.list_sessions": {
+    listSessions: {
         parameters: {
             query?: {
                 /** @description 1-based page number. */
@@ -1293,7 +2573,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
-    "lowcode.identity.handlers.revoke_session": {
+    revokeSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -1316,7 +2596,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.identity.handlers.change_password": {
+    changePassword: {
         parameters: {
             query?: never;
             header?: never;
@@ -1340,7 +2620,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
-    "lowcode.identity.handlers.get_me": {
+    getMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -1361,7 +2641,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
-    "lowcode.identity.handlers.update_me": {
+    updateMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -1387,7 +2667,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
-    "lowcode.identity.handlers.list_users": {
+    listUsers: {
         parameters: {
             query?: {
                 /** @description Substring of email or display name (case-insensitive). */
@@ -1418,7 +2698,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
         };
     };
-    "lowcode.identity.handlers.get_user": {
+    getUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -1444,7 +2724,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.identity.handlers.delete_user": {
+    deleteUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -1469,7 +2749,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
-    "lowcode.identity.handlers.update_user": {
+    updateUser: {
         parameters: {
             query?: never;
             header?: never;
@@ -1504,7 +2784,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.workspaces.handlers.list_workspaces": {
+    listWorkspaces: {
         parameters: {
             query?: {
                 /** @description 1-based page number. */
@@ -1530,7 +2810,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
-    "lowcode.workspaces.handlers.create_workspace": {
+    createWorkspace: {
         parameters: {
             query?: never;
             header?: never;
@@ -1562,7 +2842,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
-    "lowcode.workspaces.handlers.get_workspace": {
+    getWorkspace: {
         parameters: {
             query?: never;
             header?: never;
@@ -1587,7 +2867,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.workspaces.handlers.delete_workspace": {
+    deleteWorkspace: {
         parameters: {
             query?: never;
             header?: never;
@@ -1611,7 +2891,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.workspaces.handlers.update_workspace": {
+    updateWorkspace: {
         parameters: {
             query?: never;
             header?: never;
@@ -1648,7 +2928,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
-    "lowcode.workspaces.handlers.list_members": {
+    listMembers: {
         parameters: {
             query?: {
                 /** @description 1-based page number. */
@@ -1677,7 +2957,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.workspaces.handlers.add_member": {
+    addMember: {
         parameters: {
             query?: never;
             header?: never;
@@ -1714,7 +2994,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
-    "lowcode.workspaces.handlers.remove_member": {
+    removeMember: {
         parameters: {
             query?: never;
             header?: never;
@@ -1740,7 +3020,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
-    "lowcode.workspaces.handlers.update_member": {
+    updateMember: {
         parameters: {
             query?: never;
             header?: never;
@@ -1772,7 +3052,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
-    "lowcode.pages.handlers.list_pages": {
+    listPages: {
         parameters: {
             query?: {
                 /** @description Substring of the title (case-insensitive). */
@@ -1804,7 +3084,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.pages.handlers.create_page": {
+    createPage: {
         parameters: {
             query?: never;
             header?: never;
@@ -1842,7 +3122,7 @@ export interface operations {
             422: components["responses"]["Unprocessable"];
         };
     };
-    "lowcode.pages.handlers.get_page": {
+    getPage: {
         parameters: {
             query?: never;
             header?: never;
@@ -1868,7 +3148,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.pages.handlers.delete_page": {
+    deletePage: {
         parameters: {
             query?: never;
             header?: never;
@@ -1892,7 +3172,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.pages.handlers.update_page": {
+    updatePage: {
         parameters: {
             query?: never;
             header?: never;
@@ -1922,7 +3202,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.pages.handlers.replace_schema": {
+    replaceSchema: {
         parameters: {
             query?: never;
             header?: {
@@ -1960,7 +3240,7 @@ export interface operations {
             428: components["responses"]["PreconditionRequired"];
         };
     };
-    "lowcode.pages.handlers.patch_page": {
+    patchPage: {
         parameters: {
             query?: never;
             header?: never;
@@ -2006,7 +3286,7 @@ export interface operations {
             422: components["responses"]["Unprocessable"];
         };
     };
-    "lowcode.pages.handlers.list_revisions": {
+    listRevisions: {
         parameters: {
             query?: {
                 /** @description 1-based page number. */
@@ -2035,7 +3315,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.pages.handlers.get_revision": {
+    getRevision: {
         parameters: {
             query?: never;
             header?: never;
@@ -2062,7 +3342,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.pages.handlers.restore_revision": {
+    restoreRevision: {
         parameters: {
             query?: never;
             header?: never;
@@ -2097,7 +3377,7 @@ export interface operations {
             422: components["responses"]["Unprocessable"];
         };
     };
-    "lowcode.jobs.handlers.list_jobs": {
+    listJobs: {
         parameters: {
             query?: {
                 status?: "queued" | "running" | "failed";
@@ -2147,7 +3427,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
         };
     };
-    "lowcode.jobs.handlers.job_stats": {
+    jobStats: {
         parameters: {
             query?: {
                 /** @description How far back outcomes are counted, in seconds. */
@@ -2192,7 +3472,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
         };
     };
-    "lowcode.jobs.handlers.get_job": {
+    getJob: {
         parameters: {
             query?: never;
             header?: never;
@@ -2254,7 +3534,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    "lowcode.jobs.handlers.retry_job": {
+    retryJob: {
         parameters: {
             query?: never;
             header?: never;
@@ -2281,7 +3561,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
-    "lowcode.jobs.handlers.cancel_job": {
+    cancelJob: {
         parameters: {
             query?: never;
             header?: never;
@@ -2308,7 +3588,1263 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
-    "lowcode.identity.handlers.jwks": {
+    listFlags: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of flags. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getFlag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A flag key, e.g. `new-editor`. */
+                key: components["parameters"]["FlagKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The flag. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putFlag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A flag key, e.g. `new-editor`. */
+                key: components["parameters"]["FlagKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "description": "The new page editor",
+                 *       "enabled": true,
+                 *       "rollout_percentage": 10,
+                 *       "allow_workspaces": [
+                 *         "0b6d3c1e-8f4a-4c9e-9a51-2f0e6f1d7a10"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["FlagWrite"];
+            };
+        };
+        responses: {
+            /** @description The flag, replaced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+            /** @description The flag, created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    deleteFlag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A flag key, e.g. `new-editor`. */
+                key: components["parameters"]["FlagKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listLegacyRoutes: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of routed workspaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegacyRoutesList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getLegacyRoutes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workspace's legacy route groups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegacyRoutes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    putLegacyRoutes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "legacy_tags": [
+                 *         "pages"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["LegacyRoutesWrite"];
+            };
+        };
+        responses: {
+            /** @description The workspace's legacy route groups now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegacyRoutes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    evaluateFlag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A flag key, e.g. `new-editor`. */
+                key: components["parameters"]["FlagKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "context": {
+                 *         "targetingKey": "0b6d3c1e-8f4a-4c9e-9a51-2f0e6f1d7a10"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OfrepEvaluationRequest"];
+            };
+        };
+        responses: {
+            /** @description The flag's value for the workspace, and why. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "key": "new-editor",
+                     *       "value": true,
+                     *       "reason": "SPLIT",
+                     *       "variant": "on"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OfrepEvaluation"];
+                };
+            };
+            /**
+             * @description `TARGETING_KEY_MISSING` or `INVALID_CONTEXT` (the targeting key is
+             *     not a workspace id), as OFREP's `errorCode`.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OfrepProblem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `FLAG_NOT_FOUND` (OFREP's `errorCode` too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OfrepProblem"];
+                };
+            };
+        };
+    };
+    evaluateFlagsBulk: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["OfrepEvaluationRequest"];
+            };
+        };
+        responses: {
+            /** @description Every flag's value for the workspace. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OfrepBulkEvaluation"];
+                };
+            };
+            /** @description Nothing changed since the `ETag` in `If-None-Match`. */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `TARGETING_KEY_MISSING` or `INVALID_CONTEXT`, as OFREP's `errorCode`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OfrepProblem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    parseSql: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sql": "SELECT id, total FROM orders WHERE total > 100 LIMIT 10",
+                 *       "dialect": "postgres"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SqlParseRequest"];
+            };
+        };
+        responses: {
+            /** @description The statement, analysed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "kind": "select",
+                     *       "statement_count": 1,
+                     *       "normalized_sql": "SELECT id, total FROM orders WHERE total > 100 LIMIT 10",
+                     *       "tables": [
+                     *         {
+                     *           "schema": "",
+                     *           "name": "orders",
+                     *           "alias": "",
+                     *           "access": "read"
+                     *         }
+                     *       ],
+                     *       "columns": [
+                     *         {
+                     *           "table": "",
+                     *           "name": "id"
+                     *         },
+                     *         {
+                     *           "table": "",
+                     *           "name": "total"
+                     *         }
+                     *       ],
+                     *       "functions": [],
+                     *       "diagnostics": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SqlAnalysis"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["InvalidSql"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    validateSql: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sql": "SELECT o.id, o.total, c.name FROM orders o JOIN customers c ON c.id = o.customer_id",
+                 *       "dialect": "postgres",
+                 *       "catalog": {
+                 *         "default_schema": "public",
+                 *         "tables": [
+                 *           {
+                 *             "name": "orders",
+                 *             "columns": [
+                 *               {
+                 *                 "name": "id",
+                 *                 "type": "integer"
+                 *               },
+                 *               {
+                 *                 "name": "total",
+                 *                 "type": "numeric"
+                 *               },
+                 *               {
+                 *                 "name": "customer_id",
+                 *                 "type": "integer"
+                 *               }
+                 *             ]
+                 *           },
+                 *           {
+                 *             "name": "customers",
+                 *             "columns": [
+                 *               {
+                 *                 "name": "id",
+                 *                 "type": "integer"
+                 *               },
+                 *               {
+                 *                 "name": "name",
+                 *                 "type": "text"
+                 *               }
+                 *             ]
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["SqlValidateRequest"];
+            };
+        };
+        responses: {
+            /** @description The statement is valid. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "kind": "select",
+                     *       "statement_count": 1,
+                     *       "normalized_sql": "SELECT \"o\".\"id\" AS \"id\", \"o\".\"total\" AS \"total\", \"c\".\"name\" AS \"name\" FROM \"public\".\"orders\" AS \"o\" JOIN \"public\".\"customers\" AS \"c\" ON \"c\".\"id\" = \"o\".\"customer_id\"",
+                     *       "tables": [
+                     *         {
+                     *           "schema": "public",
+                     *           "name": "orders",
+                     *           "alias": "o",
+                     *           "access": "read"
+                     *         },
+                     *         {
+                     *           "schema": "public",
+                     *           "name": "customers",
+                     *           "alias": "c",
+                     *           "access": "read"
+                     *         }
+                     *       ],
+                     *       "columns": [
+                     *         {
+                     *           "table": "orders",
+                     *           "name": "id"
+                     *         },
+                     *         {
+                     *           "table": "orders",
+                     *           "name": "total"
+                     *         },
+                     *         {
+                     *           "table": "customers",
+                     *           "name": "name"
+                     *         }
+                     *       ],
+                     *       "output_columns": [
+                     *         {
+                     *           "name": "id",
+                     *           "type": "INT"
+                     *         },
+                     *         {
+                     *           "name": "total",
+                     *           "type": "DECIMAL"
+                     *         },
+                     *         {
+                     *           "name": "name",
+                     *           "type": "TEXT"
+                     *         }
+                     *       ],
+                     *       "functions": [],
+                     *       "diagnostics": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SqlAnalysis"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["InvalidSql"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    transpileSql: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sql": "SELECT x FROM t FETCH FIRST 5 ROWS ONLY",
+                 *       "from": "postgres",
+                 *       "to": "mysql"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SqlTranspileRequest"];
+            };
+        };
+        responses: {
+            /** @description The SQL in the target dialect, and what could not be expressed exactly. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sql": "SELECT x FROM t LIMIT 5",
+                     *       "warnings": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SqlTranspileResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["InvalidSql"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    listDatasources: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of datasources. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasourceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createDatasource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Sales replica",
+                 *       "host": "db.internal.example.com",
+                 *       "port": 5432,
+                 *       "database": "sales",
+                 *       "username": "reporting",
+                 *       "password": "s3cret-password",
+                 *       "ssl_mode": "require"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DatasourceCreate"];
+            };
+        };
+        responses: {
+            /** @description The new datasource. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Datasource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["DatasourceProblem"];
+        };
+    };
+    getDatasource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasource_id: components["parameters"]["DatasourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The datasource. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Datasource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteDatasource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasource_id: components["parameters"]["DatasourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    updateDatasource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasource_id: components["parameters"]["DatasourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "host": "db2.internal.example.com",
+                 *       "version": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["DatasourceUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed datasource. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Datasource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["DatasourceProblem"];
+        };
+    };
+    testDatasource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasource_id: components["parameters"]["DatasourceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome of the connection attempt. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasourceTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["DatasourceProblem"];
+        };
+    };
+    listDatasets: {
+        parameters: {
+            query?: {
+                /** @description Only datasets over this datasource. */
+                datasource_id?: string;
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of datasets. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "datasource_id": "3f1c8a52-2d4e-4a8e-9a57-1d2f5b7c9e01",
+                 *       "name": "Big orders",
+                 *       "sql": "SELECT id, total, created_at FROM orders WHERE total > 100"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DatasetCreate"];
+            };
+        };
+        responses: {
+            /** @description The new dataset. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["InvalidSql"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    getDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: components["parameters"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dataset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: components["parameters"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: components["parameters"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sql": "SELECT id, total FROM orders WHERE total > 500",
+                 *       "version": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["DatasetUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed dataset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["InvalidSql"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    previewDataset: {
+        parameters: {
+            query?: {
+                /** @description Rows to return. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                dataset_id: components["parameters"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Typed columns and rows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         {
+                     *           "name": "id",
+                     *           "type": "int4",
+                     *           "json_type": "integer"
+                     *         },
+                     *         {
+                     *           "name": "total",
+                     *           "type": "numeric",
+                     *           "json_type": "string"
+                     *         },
+                     *         {
+                     *           "name": "created_at",
+                     *           "type": "timestamptz",
+                     *           "json_type": "string"
+                     *         }
+                     *       ],
+                     *       "rows": [
+                     *         [
+                     *           1,
+                     *           "120.50",
+                     *           "2026-11-02T09:15:00+00:00"
+                     *         ],
+                     *         [
+                     *           7,
+                     *           "310.00",
+                     *           "2026-11-03T17:40:12+00:00"
+                     *         ]
+                     *       ],
+                     *       "row_count": 2,
+                     *       "limit": 100,
+                     *       "has_more": false,
+                     *       "truncated": false,
+                     *       "elapsed_ms": 8.2
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DatasetPreview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["DatasourceProblem"];
+        };
+    };
+    listSyncJobs: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of sync jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncJobList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createSyncJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Orders to the warehouse",
+                 *       "source": {
+                 *         "type": "table",
+                 *         "datasource_id": "3f1c8a52-2d4e-4a8e-9a57-1d2f5b7c9e01",
+                 *         "schema": "public",
+                 *         "table": "orders"
+                 *       },
+                 *       "sink": {
+                 *         "datasource_id": "8d2b6e1f-0c3a-4b5d-9e7f-1a2b3c4d5e6f",
+                 *         "schema": "staging",
+                 *         "table": "orders"
+                 *       },
+                 *       "mode": "upsert",
+                 *       "key_columns": [
+                 *         "id"
+                 *       ],
+                 *       "schedule": "0 3 * * *"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SyncJobCreate"];
+            };
+        };
+        responses: {
+            /** @description The new sync job. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["SyncProblem"];
+        };
+    };
+    getSyncJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A sync job's id. */
+                job_id: components["parameters"]["SyncJobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sync job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteSyncJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A sync job's id. */
+                job_id: components["parameters"]["SyncJobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["SyncRunActive"];
+        };
+    };
+    updateSyncJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A sync job's id. */
+                job_id: components["parameters"]["SyncJobId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "schedule": "30 2 * * 1-5",
+                 *       "version": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["SyncJobUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed sync job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["SyncProblem"];
+        };
+    };
+    listSyncRuns: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path: {
+                /** @description A sync job's id. */
+                job_id: components["parameters"]["SyncJobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRunList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    startSyncRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A sync job's id. */
+                job_id: components["parameters"]["SyncJobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queued run. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["SyncRunActive"];
+        };
+    };
+    getSyncRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: components["parameters"]["SyncRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    cancelSyncRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: components["parameters"]["SyncRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run, canceled or canceling. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    jwks: {
         parameters: {
             query?: never;
             header?: never;
@@ -2328,7 +4864,7 @@ export interface operations {
             };
         };
     };
-    "lowcode.health.handlers.live": {
+    live: {
         parameters: {
             query?: never;
             header?: never;
@@ -2348,7 +4884,7 @@ export interface operations {
             };
         };
     };
-    "lowcode.health.handlers.ready": {
+    ready: {
         parameters: {
             query?: never;
             header?: never;
@@ -2377,7 +4913,7 @@ export interface operations {
             };
         };
     };
-    "lowcode.health.handlers.metrics": {
+    metrics: {
         parameters: {
             query?: never;
             header?: never;

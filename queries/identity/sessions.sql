@@ -1,4 +1,4 @@
--- name: insert_session(user_id, user_agent, ip, expires_at)$
+-- name: insert_session(user_id, user_agent, ip, expires_at)<!
 -- @nullable-params user_agent, ip
 INSERT INTO sessions (user_id, user_agent, ip, expires_at)
 VALUES (:user_id, :user_agent, :ip, :expires_at)

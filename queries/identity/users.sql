@@ -1,10 +1,12 @@
--- name: insert_user(email, password_hash, display_name, role)^
+-- name: insert_user(email, password_hash, display_name, role)<!
+-- @row PublicUserRow
 -- Create a user; a duplicate email (any case) raises a unique violation.
 INSERT INTO users (email, password_hash, display_name, role)
 VALUES (:email, :password_hash, :display_name, :role)
 RETURNING id, email, display_name, role, disabled, created_at, updated_at;
 
 -- name: get_user(user_id)^
+-- @row PublicUserRow
 SELECT id, email, display_name, role, disabled, created_at, updated_at
   FROM users
  WHERE id = :user_id;
@@ -22,6 +24,9 @@ SELECT count(*) FROM users;
 
 -- name: search_users(query, role, disabled, limit, offset)
 -- @nullable-params query, role, disabled
+-- @row PublicUserRow
+-- @vet-allow seq-scan: a substring ILIKE has no B-tree index to use (pg_trgm would);
+-- admin-only and paginated
 -- `query` is a LIKE pattern the service has already escaped.
 SELECT id, email, display_name, role, disabled, created_at, updated_at
   FROM users
@@ -33,6 +38,7 @@ SELECT id, email, display_name, role, disabled, created_at, updated_at
 
 -- name: count_search_users(query, role, disabled)$
 -- @nullable-params query, role, disabled
+-- @vet-allow seq-scan: the count of search_users, same filter (admin-only)
 SELECT count(*)
   FROM users
  WHERE (CAST(:query AS text) IS NULL OR email ILIKE :query OR display_name ILIKE :query)
@@ -40,6 +46,7 @@ SELECT count(*)
    AND (CAST(:disabled AS boolean) IS NULL OR disabled = :disabled);
 
 -- name: update_display_name(user_id, display_name)^
+-- @row PublicUserRow
 UPDATE users
    SET display_name = :display_name, updated_at = now()
  WHERE id = :user_id
@@ -50,6 +57,7 @@ UPDATE users SET password_hash = :password_hash, updated_at = now() WHERE id = :
 
 -- name: update_role_and_status(user_id, role, disabled)^
 -- @nullable-params role, disabled
+-- @row PublicUserRow
 -- NULL leaves the field as it is.
 UPDATE users
    SET role       = COALESCE(CAST(:role AS text), role),

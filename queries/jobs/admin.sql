@@ -13,6 +13,8 @@ SELECT id, entrypoint, status::text AS status, priority, attempts, dedupe_key,
 
 -- name: count_jobs(statuses, entrypoint)$
 -- @nullable-params entrypoint
+-- @vet-allow seq-scan: counts the live queue for the admin list (finished jobs leave
+-- pgqueuer); pgqueuer's partial indexes are per status and cannot serve the text cast
 SELECT count(*)
   FROM pgqueuer
  WHERE status::text = ANY(:statuses)
@@ -46,6 +48,7 @@ SELECT id, job_id, status::text AS status, entrypoint, priority, traceback, crea
 
 -- name: queue_depth()
 -- @notnull-columns ready, scheduled, running, held
+-- @vet-allow seq-scan: per-entrypoint totals over the whole live queue are the point
 -- Per entrypoint: ready and scheduled (future execute_after) jobs, running
 -- and held ones.
 SELECT entrypoint,

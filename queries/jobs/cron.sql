@@ -1,4 +1,4 @@
--- name: claim_cron_tick(schedule, tick)$
+-- name: claim_cron_tick(schedule, tick)<!
 -- One row per (schedule, tick): of the workers firing a tick, only the one
 -- whose insert lands gets `true` and enqueues the tick's job.
 INSERT INTO job_cron_ticks (schedule, tick)

@@ -9,12 +9,14 @@ SELECT :page_id, t.version, CAST(t.patch AS jsonb), t.op_id, t.actor
        AS t(version, patch, op_id, actor);
 
 -- name: ops_after(page_id, after_version)
+-- @row PageOpEntryRow
 SELECT version, patch, op_id, actor, at
   FROM page_ops
  WHERE page_id = :page_id AND version > :after_version
  ORDER BY version;
 
 -- name: find_op(page_id, op_id)^
+-- @row PageOpEntryRow
 SELECT version, patch, op_id, actor, at
   FROM page_ops
  WHERE page_id = :page_id AND op_id = :op_id;

@@ -1,4 +1,5 @@
--- name: insert_page(workspace_id, title, schema, created_by)^
+-- name: insert_page(workspace_id, title, schema, created_by)<!
+-- @row PageSummaryRow
 INSERT INTO pages (workspace_id, title, schema, created_by, updated_by)
 VALUES (:workspace_id, :title, :schema, :created_by, :created_by)
 RETURNING id, workspace_id, title, version, created_by, created_at, updated_by, updated_at;
@@ -13,6 +14,7 @@ SELECT p.id, p.workspace_id, p.title, p.schema, p.version, p.snapshot_version, p
  WHERE p.id = :page_id AND p.deleted_at IS NULL;
 
 -- name: lock_page_head(page_id)^
+-- @row PageHeadRow
 -- The head of a live page, row-locked: writers of one page serialise here.
 SELECT id, workspace_id, schema, version, snapshot_version, snapshot_at
   FROM pages
@@ -20,6 +22,7 @@ SELECT id, workspace_id, schema, version, snapshot_version, snapshot_at
    FOR UPDATE;
 
 -- name: get_page_head(page_id)^
+-- @row PageHeadRow
 SELECT id, workspace_id, schema, version, snapshot_version, snapshot_at
   FROM pages
  WHERE id = :page_id AND deleted_at IS NULL;
@@ -36,6 +39,7 @@ UPDATE pages
  WHERE id = :page_id AND snapshot_version < :snapshot_version;
 
 -- name: update_title(page_id, title, updated_by)^
+-- @row PageSummaryRow
 UPDATE pages
    SET title = :title, updated_by = :updated_by, updated_at = now()
  WHERE id = :page_id AND deleted_at IS NULL
@@ -46,6 +50,7 @@ UPDATE pages SET deleted_at = now() WHERE id = :page_id AND deleted_at IS NULL;
 
 -- name: list_pages(workspace_id, query, sort, limit, offset)
 -- @nullable-params query
+-- @row PageSummaryRow
 -- `sort` is one of title, -title, created_at, -created_at, updated_at, -updated_at
 -- (the spec enforces it); each CASE orders by one of them and is NULL otherwise.
 SELECT id, workspace_id, title, version, created_by, created_at, updated_by, updated_at

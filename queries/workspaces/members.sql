@@ -1,9 +1,10 @@
--- name: insert_member(workspace_id, user_id, role)^
+-- name: insert_member(workspace_id, user_id, role)<!
 INSERT INTO workspace_members (workspace_id, user_id, role)
 VALUES (:workspace_id, :user_id, :role)
 RETURNING workspace_id, user_id, role, created_at, updated_at;
 
 -- name: list_members(workspace_id, limit, offset)
+-- @row MemberRow
 SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
   FROM workspace_members m
   JOIN users u ON u.id = m.user_id
@@ -15,6 +16,7 @@ SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 SELECT count(*) FROM workspace_members WHERE workspace_id = :workspace_id;
 
 -- name: get_member(workspace_id, user_id)^
+-- @row MemberRow
 SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
   FROM workspace_members m
   JOIN users u ON u.id = m.user_id

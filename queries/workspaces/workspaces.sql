@@ -1,9 +1,10 @@
--- name: insert_workspace(name, description, created_by)^
+-- name: insert_workspace(name, description, created_by)<!
 INSERT INTO workspaces (name, description, created_by)
 VALUES (:name, :description, :created_by)
 RETURNING id, name, description, version, created_by, created_at, updated_at;
 
 -- name: get_membership(workspace_id, user_id)^
+-- @row MembershipRow
 -- The workspace as seen by one member; no row when the user is not a member.
 SELECT w.id, w.name, w.description, w.version, w.created_by, w.created_at, w.updated_at,
        m.role AS my_role
@@ -12,6 +13,7 @@ SELECT w.id, w.name, w.description, w.version, w.created_by, w.created_at, w.upd
  WHERE w.id = :workspace_id AND m.user_id = :user_id;
 
 -- name: list_workspaces_of_user(user_id, limit, offset)
+-- @row MembershipRow
 SELECT w.id, w.name, w.description, w.version, w.created_by, w.created_at, w.updated_at,
        m.role AS my_role
   FROM workspaces w

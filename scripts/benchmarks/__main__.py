@@ -6,6 +6,15 @@ Cases so far:
              vs raw Starlette + asyncpg running the same query and JSON.
   jobs       no-op jobs/s through `lowcode worker` with 10,000 pending, and the
              enqueue rate, vs pgqueuer's bare QueueManager loop (scripts/bench jobs).
+  sql-validate  Validate calls/s through our gRPC client (grpclib) vs a bare
+             grpcio client, same reference peer, same run (scripts/bench sql-validate).
+  rest-concurrency
+             GET /api/v1/pages/{id} from 1,000 concurrent connections for 15 s
+             (`--connections`, `--seconds`): timeouts, non-2xx and 5xx, p50/p99.
+             An acceptance check of bounded waits, not a ratio.
+  sync       rows/s of a 1M-row run API → worker → data-sync peer vs a bare
+             psql COPY | psql COPY pipe, same databases, same run; worker and
+             peer peak RSS (scripts/bench --sync-rows 100000 sync).
 """
 
 from __future__ import annotations
@@ -78,15 +87,19 @@ def fmt(name: str, r: WrkResult) -> str:
     )
 
 
+def rest_env(dsn: str, redis_url: str, log_level: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": dsn,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}:",
+        "LOG_LEVEL": log_level,
+        "RATE_LIMIT_REGISTER_IP": "1000/minute",
+    }
+
+
 def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
     with scratch_services(work) as (dsn, redis_url):
-        env = {
-            "DATABASE_URL": dsn,
-            "REDIS_URL": redis_url,
-            "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}:",
-            "LOG_LEVEL": "INFO",
-            "RATE_LIMIT_REGISTER_IP": "1000/minute",
-        }
+        env = rest_env(dsn, redis_url, "INFO")
         ours = start_service(env, work / "api.log")
         try:
             cold_start = wait_ready(f"{ours.base}/health/ready")
@@ -149,6 +162,35 @@ def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
     }
 
 
+def rest_concurrency(work: Path, seconds: int, connections: int) -> dict[str, object]:
+    """Many more connections than the pool has: every request must still be
+    answered (no wrk timeouts at 10 s, no 5xx), with the p99 reported."""
+    with scratch_services(work) as (dsn, redis_url):
+        ours = start_service(rest_env(dsn, redis_url, "WARNING"), work / "api-concurrency.log")
+        try:
+            wait_ready(f"{ours.base}/health/ready")
+            token, _user, page_id = seed(ours.base, components=40)
+            url = f"{ours.base}/api/v1/pages/{page_id}"
+            h = {"Authorization": f"Bearer {token}"}
+            wrk(url, connections=64, seconds=2, headers=h)
+            result = wrk(url, connections=connections, seconds=seconds, headers=h, threads=2)
+            metrics = httpx.get(f"{ours.base}/metrics", timeout=30).text
+        finally:
+            ours.stop()
+    server_5xx = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("lowcode_http_requests_total{") and 'status="5' in line
+    )
+    print(f"rest-concurrency: GET /api/v1/pages/{{id}}, {connections} connections, {seconds}s")
+    print(fmt("lowcode", result))
+    print(
+        f"  requests {result.requests}, wrk timeouts (10 s) {result.timeouts}, "
+        f"non-2xx {result.non_2xx}, 5xx counted by the service {server_5xx:.0f}"
+    )
+    return {"result": result.__dict__, "server_5xx": server_5xx, "connections": connections}
+
+
 def collab_case(
     work: Path, seconds: int, clients: int, rooms: int, rate: float
 ) -> dict[str, object]:
@@ -164,6 +206,9 @@ def collab_case(
             "LOG_LEVEL": "WARNING",
             "REDIS_KEY_PREFIX": f"bench:{uuid.uuid4().hex[:6]}:",
             "WS_MAX_CLIENTS_PER_ROOM": str(per_room + 10),
+            # Every simulated client is the same account.
+            "WS_MAX_SOCKETS_PER_USER": str(clients + 10),
+            "WS_JOIN_RATE": f"{clients * 2}/second",
         }
         ours = start_service(env, work / "collab.log")
         port = ours.port
@@ -251,15 +296,33 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=50)
     parser.add_argument("--rate", type=float, default=2.0, help="ops/s per collab client")
     parser.add_argument("--jobs", type=int, default=10_000, help="pending no-op jobs to drain")
-    parser.add_argument("cases", nargs="*", default=["rest-read", "collab", "jobs"])
+    parser.add_argument(
+        "--sql-concurrency", type=int, default=16, help="concurrent Validate callers"
+    )
+    parser.add_argument(
+        "--sync-rows", type=int, default=1_000_000, help="rows the sync case copies"
+    )
+    parser.add_argument(
+        "cases", nargs="*", default=["rest-read", "collab", "jobs", "sql-validate", "sync"]
+    )
     args = parser.parse_args()
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="lowcode-bench-") as tmp:
         for case in args.cases:
             if case == "rest-read":
                 results[case] = rest_read(Path(tmp), args.seconds, args.connections)
+            elif case == "rest-concurrency":
+                results[case] = rest_concurrency(Path(tmp), args.seconds, args.connections)
             elif case == "jobs":
                 results[case] = jobs_case(Path(tmp), args.jobs)
+            elif case == "sql-validate":
+                from scripts.benchmarks import sql_validate
+
+                results[case] = sql_validate.run(Path(tmp), args.seconds, args.sql_concurrency)
+            elif case == "sync":
+                from scripts.benchmarks import sync
+
+                results[case] = sync.run(Path(tmp), args.sync_rows)
             elif case == "collab":
                 results[case] = collab_case(
                     Path(tmp), args.seconds, args.clients, args.rooms, args.rate

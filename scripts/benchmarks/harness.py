@@ -49,6 +49,24 @@ def start_service(env: dict[str, str], log: Path) -> Server:
     )
 
 
+PEER_TARGETS = ("CALCITE_TARGET", "SEATUNNEL_TARGET")
+
+
+def start_peers(log: Path) -> tuple[Server, dict[str, str]]:
+    """`lowcode peers` with every peer on a free port; returns the process and
+    the `*_TARGET` settings that point the service (or worker) at it."""
+    targets = {name: f"127.0.0.1:{free_port()}" for name in PEER_TARGETS}
+    port = int(targets["CALCITE_TARGET"].rsplit(":", 1)[1])
+    server = start(
+        [str(Path(sys.executable).parent / "lowcode"), "peers"],
+        {**targets, "PEERS_HOST": "127.0.0.1"},
+        log,
+        port,
+    )
+    wait_listening(port)
+    return server, targets
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,6 +146,8 @@ class WrkResult:
     p99_ms: float
     errors: int
     requests: int
+    timeouts: int = 0
+    non_2xx: int = 0
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -140,8 +160,12 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def wrk(url: str, *, connections: int, seconds: int, headers: dict[str, str]) -> WrkResult:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+def wrk(
+    url: str, *, connections: int, seconds: int, headers: dict[str, str], threads: int = 1
+) -> WrkResult:
+    cmd = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"
+    ]  # fmt: skip
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -154,4 +178,5 @@ def wrk(url: str, *, connections: int, seconds: int, headers: dict[str, str]) ->
     errors = (int(non2xx.group(1)) if non2xx else 0) + (
         sum(int(g) for g in sock.groups()) if sock else 0
     )
-    return WrkResult(rps, p50, p99, errors, total)
+    timeouts = int(sock.group(4)) if sock else 0
+    return WrkResult(rps, p50, p99, errors, total, timeouts, int(non2xx.group(1)) if non2xx else 0)

@@ -1,7 +1,15 @@
 """`create_app(settings)`: the whole ASGI application.
 
-    OpenTelemetry ─► access log ─► dispatcher ─┬─ websocket ─► Starlette Router (collab, events)
-                                               └─ http, lifespan ─► Connexion AsyncApp (the spec)
+    OpenTelemetry ─► access log ─► legacy router ─► body guard ─► admission ─► dispatcher ─┐
+        ┌──────────────────────────────────────────────────────────────────────────────────┘
+        ├─ websocket ─► Starlette Router
+        ├─ refused bodies, OPTIONS, wrong methods (answered here)
+        └─ http, lifespan ─► Connexion
+
+The legacy router (`routing/middleware.py`) proxies routed workspaces to the
+legacy backend and replays our failures there; it is a pass-through adding
+`X-Served-By` when nothing is routed. Admission (`platform/admission.py`)
+bounds the requests running at once so overload queues fairly.
 
 Connexion gets every non-WebSocket scope, so its lifespan (which builds the
 pool, Redis and queries) runs; mounting Connexion inside Starlette would skip
@@ -35,8 +43,13 @@ from lowcode.events.bus import EventBus
 from lowcode.events.ws import STATE_EVENTS, events_socket
 from lowcode.platform import jsoncodec, problems
 from lowcode.platform.access_log import AccessLogMiddleware
+from lowcode.platform.admission import AdmissionGate
+from lowcode.platform.body_guard import STATE_REJECTION, BodyGuard, BodyLimits, Rejection
 from lowcode.platform.errors import AppError
+from lowcode.platform.i18n import preferred_language
+from lowcode.platform.methods import MethodIndex
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.resolver import HandlerResolver
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
 from lowcode.platform.validation import VALIDATORS
 from lowcode.resources import (
@@ -45,7 +58,11 @@ from lowcode.resources import (
     Resources,
     open_resources,
 )
+from lowcode.routing.middleware import LegacyRouter
+from lowcode.routing.operations import OperationIndex
+from lowcode.routing.state import Routing
 from lowcode.settings import Settings
+from lowcode.toggles import running_toggles
 
 log = logging.getLogger("lowcode.app")
 
@@ -62,10 +79,12 @@ class LowcodeApp:
     connexion: AsyncApp
     ws_router: Router
     operation_scopes: dict[str, frozenset[str]]
+    methods: MethodIndex
     asgi: ASGIApp = field(init=False)
     res: Resources | None = None
     hub: Hub | None = None
     events: EventBus | None = None
+    routing: Routing | None = None
 
     async def begin_shutdown(self) -> None:
         """SIGTERM: readiness fails, rooms snapshot and close their sockets (1012)."""
@@ -88,8 +107,58 @@ class LowcodeApp:
             state[STATE_EVENTS] = self.events
         if scope["type"] == "websocket":
             await self.ws_router(scope, receive, send)
+            return
+        if scope["type"] == "http" and await self._answered_at_the_edge(scope, send):
+            return
+        await self.connexion(scope, receive, send)
+
+    async def _answered_at_the_edge(self, scope: Scope, send: Send) -> bool:
+        """A body the guard refused, `OPTIONS` on a spec path, or a method the
+        path does not have: answered here."""
+        rejection = scope["state"].get(STATE_REJECTION)
+        if isinstance(rejection, Rejection):
+            language = preferred_language(_header(scope, b"accept-language"))
+            await problems.send_problem(
+                send,
+                code=rejection.code,
+                status=rejection.status,
+                detail=rejection.detail,
+                language=language,
+                headers={"Connection": "close"},
+            )
+            return True
+        allow = self.methods.allow(scope["path"])
+        if allow is None or (scope["method"] in allow and scope["method"] != "OPTIONS"):
+            return False
+        if scope["method"] == "OPTIONS":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [(b"allow", ", ".join(allow).encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
         else:
-            await self.connexion(scope, receive, send)
+            # Decided here, by the most specific spec path: Connexion's router
+            # would try `/users/{user_id}` for `DELETE /users/me` and answer 400,
+            # and its 405s list only the methods of the first route it tried.
+            await problems.send_problem(
+                send,
+                code="METHOD_NOT_ALLOWED",
+                status=405,
+                detail=f"{scope['method']} is not allowed here",
+                language=preferred_language(_header(scope, b"accept-language")),
+                headers={"Allow": ", ".join(allow)},
+            )
+        return True
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def route_templates(spec: dict[str, Any]) -> dict[str, str]:
@@ -130,6 +199,7 @@ def create_app(
     tracer = tracer_provider.get_tracer("lowcode")
     spec = yaml.safe_load(settings.openapi_file.read_text())
     templates = route_templates(spec)
+    operations = OperationIndex(spec)
 
     holder: dict[str, LowcodeApp] = {}
 
@@ -137,8 +207,12 @@ def create_app(
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         app = holder["app"]
         instrument_asyncpg(tracer_provider)
-        async with open_resources(settings, metrics, tracer) as res:
+        async with (
+            open_resources(settings, metrics, tracer) as res,
+            running_toggles(res, operations) as routing,
+        ):
             app.res = res
+            app.routing = routing
             app.hub = Hub(res)
             res.live_pages = app.hub
             await app.hub.start()
@@ -164,6 +238,7 @@ def create_app(
         validate_responses=settings.validate_responses,
         strict_validation=True,
         validator_map=VALIDATORS,
+        resolver=HandlerResolver(),
     )
     cx.add_error_handler(AppError, problems.handle_app_error)
     cx.add_error_handler(ProblemException, problems.handle_connexion_problem)
@@ -182,10 +257,30 @@ def create_app(
             ]
         ),
         operation_scopes(spec),
+        MethodIndex(spec),
     )
     holder["app"] = app
-    access = AccessLogMiddleware(
+    admitted = AdmissionGate(
         app.dispatch,
+        max_in_flight=settings.http_max_in_flight,
+        queue_timeout_s=settings.http_queue_timeout_s,
+        retry_after_s=settings.unavailable_retry_after_s,
+    )
+    # The guard sits behind the legacy router: routed requests stream to the
+    # legacy backend as they arrive; everything served here is read whole,
+    # within its cap and deadline, before it is parsed or admitted.
+    guarded = BodyGuard(
+        admitted,
+        BodyLimits(
+            default=settings.http_max_body_bytes,
+            auth=settings.http_auth_max_body_bytes,
+            page=settings.page_max_bytes + settings.http_page_body_slack_bytes,
+            sql=settings.http_sql_max_body_bytes,
+            read_timeout_s=settings.http_body_timeout_s,
+        ),
+    )
+    access = AccessLogMiddleware(
+        LegacyRouter(guarded, lambda: app.routing),
         metrics=metrics,
         route_for=lambda op: templates.get(op or "", "<unmatched>"),
         body_limit=settings.access_log_body_limit,

@@ -5,11 +5,17 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lowcode.settings import Settings
+
+if TYPE_CHECKING:
+    from lowcode.platform.migrate import SchemaState
 
 log = logging.getLogger("lowcode.cli")
 
@@ -54,6 +60,7 @@ def serve(host: str | None, port: int | None) -> None:
         )
     from lowcode.server import run_server
 
+    _check_query_files(settings)
     run_server(settings)
 
 
@@ -63,16 +70,16 @@ def serve(host: str | None, port: int | None) -> None:
 def dev(host: str | None, port: int | None) -> None:
     """Local work in one process group: embedded PostgreSQL/Redis under .data/ when
     DATABASE_URL/REDIS_URL are unset, migrations applied, then a `lowcode worker`
-    child and the API. Ctrl-C stops all."""
-    from lowcode.devenv import local_services, worker_child
-    from lowcode.platform.migrate import run_dbmate
+    child, the reference gRPC peers (`lowcode peers`) and the API. Ctrl-C stops all."""
+    from lowcode.devenv import local_services, peers_child, worker_child
     from lowcode.server import run_server
 
     settings = _settings(host=host, port=port)
+    _check_query_files(settings)
     with local_services(settings) as live:
         assert live.database_url is not None
-        click.echo(run_dbmate(live.database_url, live.migrations_dir, "up").strip(), err=True)
-        with worker_child(live):
+        click.echo(_apply_pending(live.database_url, live.migrations_dir), err=True)
+        with peers_child(live), worker_child(live):
             run_server(live)
 
 
@@ -103,28 +110,212 @@ def worker(entrypoints: str | None, concurrency: int | None, metrics_port: int |
         )
     from lowcode.jobs.process import run_worker_process
 
+    _check_query_files(settings)
     sys.exit(run_worker_process(settings))
 
 
-@main.command()
-@click.argument("action", type=click.Choice(["up", "down", "status"]), default="up")
-def migrate(action: str) -> None:
-    """Apply (up), roll back one (down) or list (status) migrations with dbmate.
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def peers(args: tuple[str, ...]) -> None:
+    """Reference gRPC peers (the SQL service on grpcio + sqlglot, the data-sync
+    service on grpcio + PostgreSQL COPY), each on the port of the setting
+    naming it (CALCITE_TARGET, SEATUNNEL_TARGET); `lowcode peers --help`."""
+    from lowcode_peers.server import SERVICES
+    from lowcode_peers.server import main as peers_main
 
-    Uses DATABASE_URL, or the embedded dev database when it is unset.
+    # Each peer on the port of the setting that names it (CALCITE_TARGET →
+    # settings.calcite_target), read the way the API reads it (.env included).
+    settings = Settings()
+    defaults = [
+        f"--listen={peer.name}={settings.peers_host}:"
+        f"{str(getattr(settings, peer.target_env.lower())).rsplit(':', 1)[-1]}"
+        for peer in SERVICES
+    ]
+    peers_main([*defaults, *args])
+
+
+@main.group()
+def datasources() -> None:
+    """Datasource administration."""
+
+
+@datasources.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every datasource password under the first DATASOURCE_KEYS key.
+
+    Rotation: put a new key first in DATASOURCE_KEYS (keep the old ones after
+    it), restart the API and workers, run this, then remove the old keys.
     """
+    import asyncio
+
+    from lowcode.datasources.rotation import rotate_passwords
     from lowcode.devenv import local_services
-    from lowcode.platform.migrate import MigrationError, run_dbmate
+    from lowcode.platform.metrics import Metrics
+    from lowcode.resources import open_resources
+
+    async def run(settings: Settings) -> tuple[int, int]:
+        from opentelemetry.trace import NoOpTracer
+
+        async with open_resources(settings, Metrics(), NoOpTracer()) as res:
+            return await rotate_passwords(res)
+
+    with local_services(_settings()) as live:
+        rotated, skipped = asyncio.run(run(live))
+    click.echo(
+        f"re-encrypted {rotated} datasource passwords ({skipped} changed meanwhile, left as is)"
+    )
+
+
+@contextmanager
+def _migration_database() -> Iterator[tuple[str, Path]]:
+    from lowcode.devenv import local_services
 
     settings = _settings()
     with local_services(settings.model_copy(update={"redis_url": "unused"})) as live:
         assert live.database_url is not None
+        yield live.database_url, live.migrations_dir
+
+
+def _state(dsn: str, migrations_dir: Path) -> SchemaState:
+    import asyncio
+
+    import asyncpg
+
+    from lowcode.platform.migrate import schema_state
+
+    async def read() -> SchemaState:
+        conn = await asyncpg.connect(dsn)
         try:
-            out = run_dbmate(live.database_url, live.migrations_dir, action)
-        except MigrationError as e:
-            click.echo(str(e), err=True)
-            sys.exit(1)
-        click.echo(out.rstrip())
+            return await schema_state(conn, migrations_dir)
+        finally:
+            await conn.close()
+
+    return asyncio.run(read())
+
+
+def _dbmate(dsn: str, migrations_dir: Path, verb: str) -> str:
+    from lowcode.platform.migrate import MigrationError, run_dbmate
+
+    try:
+        return run_dbmate(dsn, migrations_dir, verb).rstrip()
+    except MigrationError as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Schema migrations with dbmate (plain SQL in migrations/); `up` when no
+    command is given.
+
+    Uses DATABASE_URL, or the embedded dev database when it is unset.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(migrate_up)
+
+
+def _apply_pending(dsn: str, migrations_dir: Path) -> str:
+    state = _state(dsn, migrations_dir)
+    if not state.pending:
+        return (
+            f"nothing to apply: all {len(state.files)} migrations are applied "
+            f"(newest {state.newest_applied})"
+        )
+    applied = _dbmate(dsn, migrations_dir, "up")
+    return f"{applied}\napplied {len(state.pending)} migration(s); schema at {max(state.files)}"
+
+
+@migrate.command("up")
+def migrate_up() -> None:
+    """Apply every pending migration, older ones (from a merged branch) included."""
+    with _migration_database() as (dsn, migrations_dir):
+        click.echo(_apply_pending(dsn, migrations_dir))
+
+
+@migrate.command("down")
+def migrate_down() -> None:
+    """Roll back the newest applied migration (runs its `-- migrate:down`)."""
+    with _migration_database() as (dsn, migrations_dir):
+        if not _state(dsn, migrations_dir).applied:
+            click.echo("nothing to roll back: no migration is applied")
+            return
+        click.echo(_dbmate(dsn, migrations_dir, "rollback"))
+
+
+@migrate.command("status")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the schema is not current.")
+def migrate_status(exit_code: bool) -> None:
+    """List migrations ([X] applied, [ ] pending) and say what readiness says."""
+    with _migration_database() as (dsn, migrations_dir):
+        click.echo(_dbmate(dsn, migrations_dir, "status"))
+        state = _state(dsn, migrations_dir)
+    problem = state.problem()
+    click.echo(problem or f"schema is current: all {len(state.files)} migrations are applied")
+    if problem and exit_code:
+        sys.exit(1)
+
+
+@migrate.command("new")
+@click.argument("name")
+def migrate_new(name: str) -> None:
+    """Write migrations/<YYYYMMDDHHMMSS>_NAME.sql with up and down sections."""
+    from lowcode.platform.migrate import MigrationError, new_migration
+
+    try:
+        path = new_migration(_settings().migrations_dir, name)
+    except MigrationError as e:
+        raise click.UsageError(str(e)) from None
+    click.echo(f"created {_shown(path)}")
+    click.echo("next: write its `-- migrate:up` and `-- migrate:down` sections, then run")
+    click.echo("`lowcode migrate up` (your database) and `make generate` (schema.sql, query types)")
+
+
+def _shown(path: Path) -> str:
+    from lowcode.platform.sqlfiles import shown
+
+    return shown(path, Path.cwd())
+
+
+@main.group()
+def sql() -> None:
+    """Tools for the named SQL in queries/."""
+
+
+@sql.command("vet")
+def sql_vet() -> None:
+    """Check every query against the house rules on a freshly migrated scratch
+    database: UPDATE/DELETE need WHERE, no SELECT *, no sequential scan with
+    sequential scans disabled (unless the table is declared small in
+    queries/vet.toml), INSERT … RETURNING uses <!. Waive one rule for one query
+    with `-- @vet-allow RULE: reason`. Prints every violation; exit 1 if any.
+
+    The scratch database comes from GENERATE_DATABASE_URL, else the local
+    server on 127.0.0.1:5432, else an embedded one.
+    """
+    try:
+        from lowcode.codegen.vet import run_vet
+    except ImportError as e:  # sqlglot is a development dependency
+        raise click.UsageError(
+            f"`lowcode sql vet` needs the dev install (`make install`): {e}"
+        ) from None
+    settings = _settings()
+    text, ok = run_vet(settings.queries_dir, settings.migrations_dir)
+    click.echo(text, err=not ok)
+    sys.exit(0 if ok else 1)
+
+
+def _check_query_files(settings: Settings) -> None:
+    """Fail before starting anything when a query file does not parse: one
+    `file:line:col: …` line per problem instead of a start-up traceback."""
+    from lowcode.platform.db import load_queries
+    from lowcode.platform.sqlfiles import QueryError, QueryErrors
+
+    try:
+        load_queries(settings.queries_dir)
+    except (QueryError, QueryErrors) as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
 
 
 @main.group()

@@ -58,7 +58,21 @@ def local_services(settings: Settings) -> Iterator[Settings]:
 
 @contextmanager
 def worker_child(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """`lowcode worker` as a child on the same servers, for as long as the block runs.
+    """`lowcode worker` as a child on the same servers, for as long as the block runs."""
+    with lowcode_child(settings, "worker") as child:
+        yield child
+
+
+@contextmanager
+def peers_child(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    """`lowcode peers` (the reference gRPC peers) as a child, on CALCITE_TARGET's port."""
+    with lowcode_child(settings, "peers") as child:
+        yield child
+
+
+@contextmanager
+def lowcode_child(settings: Settings, command: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`lowcode COMMAND` as a child on the same servers, for as long as the block runs.
 
     Ctrl-C in a terminal reaches the whole process group, so the child is
     usually draining already when the block ends; SIGTERM covers the rest.
@@ -68,7 +82,7 @@ def worker_child(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
         "DATABASE_URL": settings.database_url or "",
         "REDIS_URL": settings.redis_url or "",
     }
-    child = subprocess.Popen([sys.executable, "-m", "lowcode", "worker"], env=env)
+    child = subprocess.Popen([sys.executable, "-m", "lowcode", command], env=env)
     try:
         yield child
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,15 +15,24 @@ from connexion.lifecycle import ConnexionRequest
 from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 
+from lowcode.datasources.hosts import HostPolicy
+from lowcode.datasources.pools import DatasourcePools
+from lowcode.datasources.secrets import PasswordBox
 from lowcode.platform.cache import create_redis
 from lowcode.platform.db import QueryObserver, create_pool, load_queries, pool_stats
+from lowcode.platform.grpc import GrpcTarget, TargetPolicy
 from lowcode.platform.metrics import Metrics
 from lowcode.platform.ratelimit import RateLimiter
-from lowcode.settings import Settings
+from lowcode.settings import DEV_DATASOURCE_KEY, Settings
 from lowcode_gen.queries import ROW_TYPES, Queries
 
 if TYPE_CHECKING:
+    from lowcode.flags.store import FlagStore
     from lowcode.identity.tokens import TokenService
+    from lowcode.platform.table_sync import TableSync
+    from lowcode.routing.state import Routing
+
+log = logging.getLogger("lowcode.resources")
 
 STATE_RESOURCES = "lowcode.resources"
 STATE_OPERATION_SCOPES = "lowcode.operation_scopes"
@@ -38,12 +48,77 @@ class Resources:
     tracer: Tracer
     tokens: TokenService
     limiter: RateLimiter
+    peers: Peers
+    datasource_pools: DatasourcePools
+    passwords: PasswordBox
     # Set when SIGTERM arrives (before uvicorn stops accepting) so readiness
     # fails first and load balancers drain this instance.
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
     # The documents of the pages being edited in this process (the hub's rooms),
     # so a read of a live page needs neither the op log nor the cache.
     live_pages: LivePages | None = None
+    # Migration toggles (`lowcode.toggles`): every flag and routed workspace,
+    # held in this process and reloaded on every node when one changes.
+    flags: FlagStore | None = None
+    routing: Routing | None = None
+    toggles: TableSync | None = None
+
+
+@dataclass(frozen=True)
+class Peers:
+    """The gRPC peers this process calls, one `GrpcTarget` each (opened in the
+    lifespan). A new peer is a field here and a line in `open_peers`."""
+
+    calcite: GrpcTarget
+    seatunnel: GrpcTarget
+
+    def all(self) -> list[GrpcTarget]:
+        return [self.calcite, self.seatunnel]
+
+
+def grpc_policy(settings: Settings) -> TargetPolicy:
+    return TargetPolicy(
+        pool_size=settings.grpc_pool_size,
+        timeout_s=settings.grpc_timeout_s,
+        retry_attempts=settings.grpc_retry_attempts,
+        retry_timeout_s=settings.grpc_retry_timeout_s,
+        retry_wait_initial_s=settings.grpc_retry_wait_initial_s,
+        retry_wait_max_s=settings.grpc_retry_wait_max_s,
+        breaker_threshold=settings.grpc_breaker_threshold,
+        breaker_reset_s=settings.grpc_breaker_reset_s,
+    )
+
+
+@asynccontextmanager
+async def open_peers(settings: Settings, metrics: Metrics, tracer: Tracer) -> AsyncIterator[Peers]:
+    """Channels are created here, inside the running loop, and closed on exit;
+    they connect on first use, so a peer that is down does not stop start-up."""
+    policy = grpc_policy(settings)
+    peers = Peers(
+        calcite=GrpcTarget(
+            "calcite", "the SQL service", settings.calcite_target, policy, metrics, tracer
+        ),
+        seatunnel=GrpcTarget(
+            "seatunnel", "the data-sync service", settings.seatunnel_target, policy, metrics, tracer
+        ),
+    )
+    try:
+        yield peers
+    finally:
+        for target in peers.all():
+            await target.close()
+
+
+def datasource_pools(settings: Settings, metrics: Metrics) -> DatasourcePools:
+    return DatasourcePools(
+        HostPolicy.parse(settings.datasource_allowed_hosts),
+        metrics,
+        max_size=settings.datasource_pool_max,
+        idle_s=settings.datasource_pool_idle_s,
+        connect_timeout_s=settings.datasource_connect_timeout_s,
+        statement_timeout_ms=settings.dataset_statement_timeout_ms,
+        catalog_ttl_s=settings.datasource_catalog_ttl_s,
+    )
 
 
 class LivePages(Protocol):
@@ -63,13 +138,21 @@ async def open_resources(
             "DATABASE_URL and REDIS_URL must be set (`lowcode dev` starts embedded servers)"
         )
     tokens = TokenService(settings)  # fails fast on bad key configuration
+    passwords = PasswordBox(settings.datasource_keys)  # likewise
+    if settings.datasource_keys.get_secret_value() == DEV_DATASOURCE_KEY:
+        log.warning("DATASOURCE_KEYS is unset: datasource passwords use the development key")
     pool = await create_pool(
         settings.database_url,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         statement_timeout_ms=settings.db_statement_timeout_ms,
+        acquire_timeout_s=settings.db_acquire_timeout_s,
+        command_timeout_s=settings.db_command_timeout_s,
+        connect_timeout_s=settings.db_connect_timeout_s,
     )
     redis = create_redis(settings.redis_url, max_connections=settings.redis_pool_max)
+    pools = datasource_pools(settings, metrics)
+    pools.start()
     try:
         observer = QueryObserver(metrics, tracer, settings.slow_query_ms)
         queries = cast(
@@ -77,8 +160,22 @@ async def open_resources(
         )
         metrics.watch_pool(lambda: pool_stats(pool))
         limiter = RateLimiter(settings.redis_url, settings.redis_key("ratelimit"))
-        yield Resources(settings, pool, redis, queries, metrics, tracer, tokens, limiter)
+        async with open_peers(settings, metrics, tracer) as peers:
+            yield Resources(
+                settings,
+                pool,
+                redis,
+                queries,
+                metrics,
+                tracer,
+                tokens,
+                limiter,
+                peers=peers,
+                datasource_pools=pools,
+                passwords=passwords,
+            )
     finally:
+        await pools.close()
         await pool.close()
         await redis.aclose()
 

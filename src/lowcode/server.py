@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lowcode.app import LowcodeApp, create_app
 from lowcode.settings import Settings
@@ -59,8 +60,57 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline on request headers.
+
+    uvicorn times out idle keep-alive connections, but not a connection that
+    never finishes its headers (slowloris: a byte every few seconds holds a
+    socket and a file descriptor forever, and the ASGI app never even sees
+    it). The deadline runs from the connection's first moment, and from the
+    first byte of each later request, until the headers are complete.
+    Bodies have their own deadline in the app (`platform.body_guard`)."""
+
+    header_timeout_s = 10.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.header_timeout_s, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
 def run_server(settings: Settings) -> None:
     app = create_app(settings)
+    protocol = type(
+        "LowcodeHttpProtocol",
+        (HeaderDeadlineProtocol,),
+        {"header_timeout_s": settings.http_header_timeout_s},
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -69,6 +119,11 @@ def run_server(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         proxy_headers=False,
+        http=protocol,
+        # Connections plus in-flight tasks beyond this get a bare 503 from
+        # uvicorn (overload, not bad input); idle keep-alives close after the timeout.
+        limit_concurrency=settings.http_max_concurrency,
+        timeout_keep_alive=int(settings.http_keepalive_timeout_s),
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         interface="asgi3",
         ws_max_size=4 * settings.ws_max_message_bytes,

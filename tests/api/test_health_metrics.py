@@ -2,11 +2,8 @@
 
 import uuid
 
-import httpx
-from asgi_lifespan import LifespanManager
-
-from lowcode.app import create_app
 from lowcode.platform.scratch import create_database, drop_database
+from tests.support import readiness
 
 
 async def test_liveness(client):
@@ -18,22 +15,16 @@ async def test_readiness_reports_each_check_with_latency(client):
     response = await client.get("/health/ready")
     assert response.status_code == 200, response.text
     checks = response.json()["checks"]
-    assert set(checks) == {"database", "schema", "redis"}
+    assert set(checks) == {"database", "schema", "redis", "peer:calcite", "peer:seatunnel"}
     assert all(c["status"] == "ok" and c["latency_ms"] >= 0 for c in checks.values())
-
-
-async def _ready_of(settings) -> httpx.Response:
-    app = create_app(settings)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            return await c.get("/health/ready")
+    assert checks["peer:calcite"]["required"] is False  # reported, never deciding readiness
+    assert checks["peer:seatunnel"]["required"] is False
 
 
 async def test_readiness_fails_when_the_schema_is_behind(settings, pg_admin_dsn):
     empty = await create_database(pg_admin_dsn, "lowcode_unmigrated")
     try:
-        response = await _ready_of(settings.model_copy(update={"database_url": empty}))
+        response = await readiness(settings.model_copy(update={"database_url": empty}))
     finally:
         await drop_database(pg_admin_dsn, empty)
     assert response.status_code == 503
@@ -42,11 +33,23 @@ async def test_readiness_fails_when_the_schema_is_behind(settings, pg_admin_dsn)
     assert checks["database"]["status"] == "ok"
 
 
-async def test_readiness_fails_when_redis_is_unreachable(settings, tmp_path):
+async def test_readiness_fails_when_redis_is_unreachable_and_required(settings, tmp_path):
     dead = f"unix://{tmp_path}/no-redis-{uuid.uuid4().hex[:6]}.sock"
-    response = await _ready_of(settings.model_copy(update={"redis_url": dead}))
+    response = await readiness(
+        settings.model_copy(update={"redis_url": dead, "ready_requires_redis": True})
+    )
     assert response.status_code == 503
     assert response.json()["checks"]["redis"]["status"] == "fail"
+
+
+async def test_readiness_is_degraded_not_failed_when_redis_is_unreachable(settings, tmp_path):
+    dead = f"unix://{tmp_path}/no-redis-{uuid.uuid4().hex[:6]}.sock"
+    response = await readiness(settings.model_copy(update={"redis_url": dead}))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["redis"]["status"] == "degraded" and body["checks"]["redis"]["error"]
+    assert body["checks"]["database"]["status"] == "ok"
 
 
 async def test_readiness_fails_as_soon_as_shutdown_begins(app, client):

@@ -71,6 +71,28 @@ def test_serve_refuses_to_start_without_urls(tmp_path):
     assert "lowcode dev" in proc.stderr
 
 
+def test_serve_reports_a_broken_query_file_in_one_line(tmp_path):
+    folder = tmp_path / "queries" / "pages"
+    folder.mkdir(parents=True)
+    (folder / "pages.sql").write_text(
+        "-- name: get_page(page_id)^\nSELECT id FROM pages WHERE id = :id;\n"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgresql://unused/x",
+        "REDIS_URL": "redis://unused",
+        "QUERIES_DIR": str(folder.parent),
+    }
+    proc = subprocess.run(
+        [LOWCODE, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "queries/pages/pages.sql:2:33: pages.get_page: parameter :id is used in the SQL "
+        "but not declared in get_page(page_id)\n"
+    )
+
+
 def test_cli_help_explains_each_command():
     out = subprocess.run([LOWCODE, "--help"], capture_output=True, text=True, timeout=60).stdout
     for command in ("serve", "dev", "migrate"):

@@ -1,11 +1,15 @@
 """The OpenAPI spec and the code agree."""
 
 import importlib
+import re
 
+import pytest
 import yaml
+from connexion.exceptions import ResolverError
 
 from lowcode.app import HTTP_METHODS
 from lowcode.platform.errors import CATALOG
+from lowcode.platform.resolver import HandlerResolver, handler_index, handler_modules, snake_case
 from lowcode.settings import PROJECT_ROOT
 
 SPEC = yaml.safe_load((PROJECT_ROOT / "api/openapi/openapi.yaml").read_text())
@@ -22,18 +26,46 @@ def test_spec_is_openapi_3_0_3_as_connexion_requires():
     assert SPEC["openapi"] == "3.0.3"
 
 
-def test_every_operation_id_resolves_to_an_async_handler():
+def test_every_operation_id_is_short_camel_case_and_resolves_to_an_async_handler():
+    index = handler_index(handler_modules())
     for path, method, op in operations():
-        module_name, _, func_name = op["operationId"].rpartition(".")
-        module = importlib.import_module(module_name)
-        handler = getattr(module, func_name, None)
-        assert handler is not None, f"{method.upper()} {path}: {op['operationId']} missing"
-        assert module_name.endswith(".handlers"), op["operationId"]
-        assert importlib.import_module("inspect").iscoroutinefunction(handler), op["operationId"]
+        operation_id = op["operationId"]
+        assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", operation_id), f"{path}: {operation_id}"
+        handler = index.get(snake_case(operation_id))
+        assert handler is not None, f"{method.upper()} {path}: {operation_id} has no handler"
+        assert handler.__module__.endswith(".handlers"), operation_id
+
+
+def test_every_handler_is_named_by_an_operation():
+    used = {snake_case(op["operationId"]) for _, _, op in operations()}
+    unused = set(handler_index(handler_modules())) - used
+    assert not unused, f"handlers no operation names: {sorted(unused)}"
+
+
+def test_operation_ids_are_unique():
+    ids = [op["operationId"] for _, _, op in operations()]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_misspelt_or_duplicated_handler_fails_resolution():
+    resolver = HandlerResolver(handler_index(handler_modules()))
+    with pytest.raises(ResolverError, match="getPagez"):
+        resolver.resolve_function_from_operation_id("getPagez")
+    pages = importlib.import_module("lowcode.pages.handlers")
+    with pytest.raises(ResolverError, match="defined in both"):
+        handler_index([pages, pages])
 
 
 def test_every_rest_path_is_versioned_or_operational():
-    operational = {"/health/live", "/health/ready", "/metrics", "/.well-known/jwks.json"}
+    operational = {
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/.well-known/jwks.json",
+        # OpenFeature Remote Evaluation Protocol: the path is the protocol's.
+        "/ofrep/v1/evaluate/flags",
+        "/ofrep/v1/evaluate/flags/{key}",
+    }
     for path, _, _ in operations():
         assert path.startswith("/api/v1/") or path in operational, path
 
@@ -42,3 +74,10 @@ def test_problem_codes_mentioned_in_the_spec_exist_in_the_catalog():
     text = (PROJECT_ROOT / "api/openapi/openapi.yaml").read_text()
     for code in ("VALIDATION_FAILED", "EMAIL_TAKEN"):
         assert code in text and code in CATALOG
+
+
+def test_the_routable_tag_enum_is_what_the_legacy_router_computes():
+    from lowcode.routing.operations import OperationIndex
+
+    enum = set(SPEC["components"]["schemas"]["RoutableTag"]["enum"])
+    assert enum == set(OperationIndex(SPEC).routable_tags)

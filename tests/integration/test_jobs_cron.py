@@ -52,6 +52,8 @@ def test_the_default_settings_schedule_the_built_in_maintenance(settings):
         "identity.cleanup_sessions",
         "pages.compact_ops",
         "jobs.prune_history",
+        "sync.schedule",
+        "sync.reap_runs",
     }
 
 
@@ -166,5 +168,12 @@ async def test_two_worker_processes_run_each_tick_of_one_schedule_exactly_once(
     ticks = [r["tick"] for r in rows]
     assert len(ticks) >= 4, ticks
     assert len(set(ticks)) == len(ticks), "a tick ran twice"
-    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(ticks)}
-    assert gaps == {2.0}, f"a tick was missed: {ticks}"
+    assert all(t.second % 2 == 0 and t.microsecond == 0 for t in ticks), ticks
+    # A tick may be skipped on purpose: when the previous tick's job is still
+    # pending (dedupe) or when the scheduler wakes more than one period late on
+    # a loaded machine. What must never happen is a second run of one tick or
+    # a schedule that mostly stops firing.
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ticks)]
+    assert all(g % 2.0 == 0 for g in gaps), ticks
+    expected = int((ticks[-1] - ticks[0]).total_seconds() // 2) + 1
+    assert expected - len(ticks) <= expected // 3, f"too many ticks missed: {ticks}"

@@ -1,5 +1,5 @@
-from lowcode.codegen.queries import _non_null_outputs
 from lowcode.codegen.sql_types import python_type
+from lowcode.codegen.sqlshape import _non_null_outputs
 
 SCHEMA = {"users": {"id", "email", "role"}, "members": {"user_id", "role"}}
 

@@ -2,10 +2,16 @@
 
 import pytest
 
-from lowcode.pages.document import apply_patch, encoded_size, new_document, validate_document
+from lowcode.pages.document import (
+    DocumentLimits,
+    apply_patch,
+    encoded_size,
+    new_document,
+    validate_document,
+)
 from lowcode.pages.errors import InvalidDocument, PageTooLarge, PatchFailed
 
-LIMIT = 2 * 1024 * 1024
+LIMIT = DocumentLimits()
 
 
 def doc_with_child():
@@ -100,4 +106,4 @@ def test_size_limit_counts_encoded_bytes():
     doc["components"][doc["rootId"]]["props"]["blob"] = "é" * 600
     assert encoded_size(doc) > 1200
     with pytest.raises(PageTooLarge):
-        validate_document(doc, 1000)
+        validate_document(doc, DocumentLimits(max_bytes=1000))

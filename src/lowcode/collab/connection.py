@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 
-from limits import RateLimitItem
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits import parse
 from starlette.websockets import WebSocket, WebSocketState
 
 from lowcode.platform.metrics import Metrics
@@ -24,6 +23,7 @@ from lowcode.platform.metrics import Metrics
 log = logging.getLogger("lowcode.collab")
 
 CLOSE_TIMEOUT_S = 5.0
+SYNC_PREFIX = '{"type":"sync"'
 
 
 def frame_type(frame: str) -> str:
@@ -43,15 +43,27 @@ class Member:
 
 @dataclass(eq=False)
 class Connection:
+    """A client socket's outbound side. The queue is bounded twice: in frames
+    and in bytes, because one sync frame of a 2 MiB page weighs as much as
+    thousands of ops — a client that stops reading must not pin memory
+    proportional to frames times the page size before it is dropped (1013)."""
+
     websocket: WebSocket
     member: Member
     read_only: bool
     queue_size: int
     metrics: Metrics | None = None
+    queue_bytes: int = 8 * 1024 * 1024
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     queue: asyncio.Queue[str] = field(init=False)
+    queued_bytes: int = 0
     closed: bool = False
     close_code: int | None = None
+    # Owned by the reader (and the room, which hands them back): what this
+    # client has waiting in its room's inbox.
+    ops_in_flight: int = 0
+    cursors_in_flight: int = 0
+    sync_pending: bool = False
     _writer: asyncio.Task[None] | None = None
     _closer: asyncio.Task[None] | None = None
 
@@ -62,14 +74,19 @@ class Connection:
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")
 
     def offer(self, frame: str) -> bool:
-        """Queue a frame; False (and the connection is being dropped) when it is full."""
+        """Queue a frame; False (and the connection is being dropped) when the
+        queue is full in frames or in bytes."""
         if self.closed:
+            return False
+        if self.queued_bytes + len(frame) > self.queue_bytes:
+            self.close(1013, "too slow to keep up")
             return False
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.close(1013, "too slow to keep up")
             return False
+        self.queued_bytes += len(frame)
         if self.metrics is not None:
             self.metrics.ws_messages.labels("out", frame_type(frame)).inc()
         return True
@@ -98,7 +115,10 @@ class Connection:
                 try:
                     await self.websocket.send_text(frame)
                 finally:
+                    self.queued_bytes -= len(frame)
                     self.queue.task_done()
+                if frame.startswith(SYNC_PREFIX):
+                    self.sync_pending = False
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -114,13 +134,31 @@ class Connection:
                 await self._writer
 
 
-class RateGate:
-    """Per-connection limits (ops, cursor moves) on the `limits` library's
-    in-memory moving window — nothing to share across processes here."""
+class TokenBucket:
+    """A per-connection rate limit: `amount` per `period_s`, in bursts of up
+    to `amount`. Written here rather than taken from `limits`: its in-memory
+    storage re-arms a `threading.Timer` every few milliseconds and scans every
+    key under the GIL, for what is two floats per connection and no sharing."""
 
-    def __init__(self, item: RateLimitItem) -> None:
-        self._item = item
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    __slots__ = ("_capacity", "_rate", "_stamp", "_tokens")
 
-    def allow(self, key: str) -> bool:
-        return self._limiter.hit(self._item, key)
+    def __init__(self, amount: int, period_s: float) -> None:
+        self._capacity = float(amount)
+        self._rate = amount / period_s
+        self._tokens = float(amount)
+        self._stamp = time.monotonic()
+
+    @classmethod
+    def parse(cls, rule: str) -> TokenBucket:
+        """From the `limits` notation used in settings, e.g. `30/second`."""
+        item = parse(rule)
+        return cls(item.amount, float(item.get_expiry()))
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False

@@ -11,9 +11,9 @@ import uuid
 from typing import Any
 
 import asyncpg
-from limits import parse
 
-from lowcode.collab.connection import Connection, RateGate
+from lowcode.collab.admission import Admission
+from lowcode.collab.connection import Connection, TokenBucket
 from lowcode.collab.inbox import HeadMoved, Join, Shutdown
 from lowcode.collab.protocol import Protocol, load_protocol
 from lowcode.collab.room import Room, RoomState
@@ -34,18 +34,25 @@ class ShuttingDown(Exception):
     pass
 
 
+class TooManyRooms(Exception):
+    """This process already holds WS_MAX_ROOMS rooms (each up to a page in memory)."""
+
+
 class Hub:
     def __init__(self, res: Resources) -> None:
         self.res = res
         self.metrics: Metrics = res.metrics
-        self.protocol: Protocol = load_protocol(res.settings.asyncapi_file)
+        self.protocol: Protocol = load_protocol(
+            res.settings.asyncapi_file, res.settings.json_max_depth
+        )
         self.rooms: dict[uuid.UUID, Room] = {}
         # Guards `rooms` against a join racing a room that is closing.
         self.lock = asyncio.Lock()
         self.closing = False
-        self.op_gate = RateGate(parse(res.settings.ws_op_rate))
-        self.cursor_gate = RateGate(parse(res.settings.ws_cursor_rate))
-        self.sync_gate = RateGate(parse(res.settings.ws_sync_rate))
+        self.admission = Admission(res.settings.ws_max_sockets_per_user, res.settings.ws_join_rate)
+        s = res.settings
+        for rule in (s.ws_op_rate, s.ws_cursor_rate, s.ws_sync_rate, s.ws_join_rate):
+            TokenBucket.parse(rule)  # a bad setting fails start-up, not every connection
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
 
@@ -84,6 +91,8 @@ class Hub:
                 raise ShuttingDown
             room = self.rooms.get(page_id)
             if room is None:
+                if len(self.rooms) >= self.res.settings.ws_max_rooms:
+                    raise TooManyRooms
                 room = Room(self, self.res, page_id)
                 self.rooms[page_id] = room
                 self.metrics.ws_rooms.inc()
@@ -128,7 +137,9 @@ class Hub:
     async def _listen_once(self) -> None:
         assert self.res.settings.database_url
         lost = asyncio.Event()
-        conn = await asyncpg.connect(self.res.settings.database_url)
+        conn = await asyncpg.connect(
+            self.res.settings.database_url, timeout=self.res.settings.db_connect_timeout_s
+        )
         self._listener = conn
         conn.add_termination_listener(lambda _c: lost.set())
         await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)

@@ -25,6 +25,7 @@ class Op:
     base_version: int
     op_id: str
     received_at: float
+    size: int = 0  # bytes of the frame, counted against the room's inbox budget
 
 
 @dataclass

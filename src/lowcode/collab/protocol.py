@@ -12,8 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator
+
+from lowcode.platform import jsoninput
 
 # Message name → schema name, per direction (op-patch exists in both).
 CLIENT_FRAMES = {
@@ -32,6 +35,8 @@ SERVER_FRAMES = {
     "pong": "PongFrame",
     "error": "ErrorFrame",
     "membership-changed": "MembershipChangedFrame",
+    "sync-run-progress": "SyncRunProgressFrame",
+    "sync-run-finished": "SyncRunFinishedFrame",
 }
 
 
@@ -43,39 +48,53 @@ class ProtocolError(Exception):
 
 
 class Protocol:
-    """Validators built once per process from the AsyncAPI document."""
+    """Validators built once per process from the AsyncAPI document.
 
-    def __init__(self, asyncapi_file: Path) -> None:
+    Client frames are parsed strictly (`jsoninput`: nesting limit, no NaN —
+    a cursor at `NaN` would be rebroadcast and break every browser's
+    `JSON.parse`) and checked with jsonschema-rs (fast enough that an op
+    frame of a megabyte costs milliseconds, not the room's event loop time);
+    server frames keep the Python validator, which only the tests use."""
+
+    def __init__(self, asyncapi_file: Path, max_depth: int = 64) -> None:
         doc = yaml.safe_load(asyncapi_file.read_text())
         components = doc["components"]
+        self.max_depth = max_depth
+
+        def root(schema_name: str) -> dict[str, Any]:
+            return {"$ref": f"#/components/schemas/{schema_name}", "components": components}
 
         def validator(schema_name: str) -> Draft202012Validator:
-            root = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
-            return Draft202012Validator(root)
+            return Draft202012Validator(root(schema_name))
 
-        self.client = {t: validator(s) for t, s in CLIENT_FRAMES.items()}
+        self.client = {
+            t: jsonschema_rs.Draft202012Validator(root(s), mask="the value")
+            for t, s in CLIENT_FRAMES.items()
+        }
         self.server = {t: validator(s) for t, s in SERVER_FRAMES.items()}
         self.notification = validator("NotificationFrame")
 
     def parse_client(self, text: str) -> dict[str, Any]:
         """A validated client frame, or ProtocolError(INVALID_MESSAGE)."""
         try:
-            frame = json.loads(text)
-        except ValueError as e:
-            raise ProtocolError("INVALID_MESSAGE", f"not JSON: {e}") from e
+            frame = jsoninput.parse(text, self.max_depth)
+        except jsoninput.InvalidJson as e:
+            raise ProtocolError("INVALID_MESSAGE", str(e)[:300]) from e
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             raise ProtocolError("INVALID_MESSAGE", 'a frame is {"type": ..., "payload": {...}}')
         validator = self.client.get(frame["type"])
         if validator is None:
             raise ProtocolError("INVALID_MESSAGE", f"unknown message type {frame['type'][:40]!r}")
-        errors = sorted(validator.iter_errors(frame), key=lambda e: list(e.absolute_path))
+        errors = sorted(
+            validator.iter_errors(frame), key=lambda e: [str(p) for p in e.instance_path]
+        )
         if errors:
             detail = "; ".join(
-                f"{'.'.join(str(p) for p in e.absolute_path) or '(frame)'}: {e.message[:200]}"
+                f"{'.'.join(str(p) for p in e.instance_path) or '(frame)'}: {e.message[:200]}"
                 for e in errors[:3]
             )
             raise ProtocolError("INVALID_MESSAGE", detail)
-        return frame
+        return dict(frame)
 
     def server_errors(self, frame: dict[str, Any]) -> list[str]:
         """Schema violations of an outgoing frame (used by the tests)."""
@@ -84,8 +103,8 @@ class Protocol:
 
 
 @functools.cache
-def load_protocol(asyncapi_file: Path) -> Protocol:
-    return Protocol(asyncapi_file)
+def load_protocol(asyncapi_file: Path, max_depth: int = 64) -> Protocol:
+    return Protocol(asyncapi_file, max_depth)
 
 
 def encode(frame_type: str, payload: dict[str, Any]) -> str:

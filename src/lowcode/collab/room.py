@@ -35,10 +35,11 @@ from lowcode.collab.inbox import (
 )
 from lowcode.collab.protocol import encode, error_frame
 from lowcode.pages import oplog
-from lowcode.pages.document import Document, apply_patch, validate_document
+from lowcode.pages.document import Document, apply_patch
 from lowcode.pages.models import OpInput
 from lowcode.platform.db import transaction
 from lowcode.platform.errors import AppError, VersionConflict
+from lowcode.platform.outage import is_outage
 from lowcode.resources import Resources
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("lowcode.collab.room")
 
 MAX_BATCH = 200
+# Waits before retrying a room's first load after a database error.
+LOAD_RETRY_S = (0.2, 0.5, 1.0, 2.0)
 
 
 class RoomState(enum.Enum):
@@ -58,7 +61,11 @@ class RoomState(enum.Enum):
 class Room:
     def __init__(self, hub: Hub, res: Resources, page_id: uuid.UUID) -> None:
         self.hub, self.res, self.page_id = hub, res, page_id
+        # Unbounded as a queue, bounded by what feeds it: readers admit ops
+        # against `inbox_bytes` and per-connection counts (`ws.Reader`); the
+        # rest are control events (joins, leaves, notifications, ticks).
         self.inbox: asyncio.Queue[Event] = asyncio.Queue()
+        self.inbox_bytes = 0
         self.state = RoomState.LOADING
         self.clients: dict[str, Connection] = {}
         self.reserved = 0  # joins admitted by the hub, counted against the room limit
@@ -67,6 +74,12 @@ class Room:
         self.snapshot_version = 0
         self.task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        # One encoded sync frame per (version, members, read-only), shared by
+        # every client it goes to: a viewer asking for syncs of a 2 MiB page
+        # costs one encode per version, not one per request.
+        self._members_epoch = 0
+        self._sync_key: tuple[int, int] | None = None
+        self._sync_frames: dict[bool, str] = {}
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"room-{self.page_id}")
@@ -75,22 +88,21 @@ class Room:
 
     async def _run(self) -> None:
         try:
-            if not await self._load():
+            if not await self._first_load():
                 return
             self._ticker = asyncio.create_task(self._tick(), name=f"room-tick-{self.page_id}")
             while True:
                 batch = [await self.inbox.get()]
                 while len(batch) < MAX_BATCH and not self.inbox.empty():
                     batch.append(self.inbox.get_nowait())
+                self._dequeued(batch)
                 if await self._handle(batch):
                     return
                 if not self.clients and await self._try_close():
                     return
         except Exception:
             log.exception("room failed", extra={"page_id": str(self.page_id)})
-            for conn in list(self.clients.values()):
-                conn.close(1011, "room failed")
-            await self.hub.forget(self)
+            await self._fail(1011, "room failed")
         finally:
             if self._ticker:
                 self._ticker.cancel()
@@ -116,6 +128,26 @@ class Room:
             await self._apply(ops)
         return False
 
+    def _dequeued(self, batch: list[Event]) -> None:
+        """Hand back what the readers counted against this room and its clients."""
+        for event in batch:
+            if isinstance(event, Op):
+                event.conn.ops_in_flight -= 1
+                self.inbox_bytes -= event.size
+            elif isinstance(event, Cursor):
+                event.conn.cursors_in_flight -= 1
+
+    async def _fail(self, code: int, reason: str) -> None:
+        """Close every client, and every joiner still queued, then leave the hub.
+        The hub forgets the room first, so no join can land here afterwards."""
+        await self.hub.forget(self)
+        for conn in list(self.clients.values()):
+            conn.close(code, reason)
+        while not self.inbox.empty():
+            event = self.inbox.get_nowait()
+            if isinstance(event, Join):
+                event.conn.close(code, reason)
+
     async def _handle_one(self, event: Event) -> None:
         if isinstance(event, Join):
             self._join(event.conn)
@@ -125,7 +157,8 @@ class Room:
             frame = encode("cursor-move", {"user": event.conn.member.to_api(), **event.payload})
             self._broadcast(frame, exclude=event.conn)
         elif isinstance(event, SyncRequest):
-            event.conn.offer(self._sync_frame(event.conn))
+            if event.conn.id in self.clients and not event.conn.offer(self._sync_frame(event.conn)):
+                self._dropped(event.conn)
         elif isinstance(event, HeadMoved):
             if event.version is None or event.version > self.version:
                 await self._catch_up()
@@ -133,6 +166,23 @@ class Room:
             await self._snapshot("snapshot")
 
     # ---- load, join, leave -----------------------------------------------------
+
+    async def _first_load(self) -> bool:
+        """Load, retrying a database blip with backoff; joiners wait meanwhile
+        and are closed with 1013 (try again) if it does not come back."""
+        for delay in (*LOAD_RETRY_S, None):
+            try:
+                return await self._load()
+            except Exception as e:
+                if delay is None or not is_outage(e):
+                    log.error(
+                        "room load failed",
+                        extra={"page_id": str(self.page_id), "error": repr(e)},
+                    )
+                    await self._fail(1013, "the page could not be loaded; retry")
+                    return False
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
     async def _load(self) -> bool:
         async with self.res.pool.acquire() as conn:
@@ -161,27 +211,37 @@ class Room:
         return list(seen.values())
 
     def _sync_frame(self, conn: Connection) -> str:
-        return encode(
-            "sync",
-            {
-                "document": self.document,
-                "version": self.version,
-                "members": self._members(),
-                "readOnly": conn.read_only,
-            },
-        )
+        key = (self.version, self._members_epoch)
+        if key != self._sync_key:
+            self._sync_key, self._sync_frames = key, {}
+        frame = self._sync_frames.get(conn.read_only)
+        if frame is None:
+            frame = self._sync_frames[conn.read_only] = encode(
+                "sync",
+                {
+                    "document": self.document,
+                    "version": self.version,
+                    "members": self._members(),
+                    "readOnly": conn.read_only,
+                },
+            )
+        return frame
 
     def _join(self, conn: Connection) -> None:
         first_of_user = all(c.member.id != conn.member.id for c in self.clients.values())
         self.clients[conn.id] = conn
+        self._members_epoch += 1
         self.hub.metrics.ws_clients.inc()
-        conn.offer(self._sync_frame(conn))
+        if not conn.offer(self._sync_frame(conn)):
+            self._dropped(conn)
+            return
         if first_of_user:
             self._broadcast(encode("user-join", {"user": conn.member.to_api()}), exclude=conn)
 
     def _leave(self, conn: Connection) -> None:
         if self.clients.pop(conn.id, None) is None:
             return
+        self._members_epoch += 1
         self.reserved -= 1
         self.hub.metrics.ws_clients.dec()
         if all(c.member.id != conn.member.id for c in self.clients.values()):
@@ -218,10 +278,16 @@ class Room:
                 ))  # fmt: skip
                 continue
             try:
-                candidate = apply_patch(document, op.patches)
-                validate_document(candidate, self.res.settings.page_max_bytes)
+                candidate = await oplog.apply_checked(self.res, document, [op.patches])
             except AppError as e:
                 op.conn.offer(_app_error_frame(e, op.op_id))
+                continue
+            except Exception:
+                # One bad op must never take the room (and its other clients) down.
+                log.exception("op failed", extra={"page_id": str(self.page_id)})
+                op.conn.offer(
+                    error_frame("INTERNAL_ERROR", "the op was not applied", opId=op.op_id)
+                )
                 continue
             document, version = candidate, version + 1
             accepted.append(op)
@@ -249,18 +315,19 @@ class Room:
         except asyncpg.UniqueViolationError as e:
             if not oplog.is_op_id_conflict(e):
                 raise
-            await self._resent(ops)
+            try:
+                await self._resent(ops)
+            except Exception as e2:
+                if not is_outage(e2):
+                    raise
+                self._not_saved(ops, e2)
             return
         except AppError as e:
             for op in ops:
                 op.conn.offer(_app_error_frame(e, op.op_id))
             return
-        except (asyncpg.PostgresError, OSError) as e:
-            log.error("append failed", extra={"page_id": str(self.page_id), "error": str(e)})
-            for op in ops:
-                op.conn.offer(
-                    error_frame("INTERNAL_ERROR", "the op was not saved; retry", opId=op.op_id)
-                )
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
+            self._not_saved(ops, e)
             return
         self.document, self.version = result.document, result.version
         if result.snapshot:
@@ -304,8 +371,25 @@ class Room:
              "actor": str(actor) if actor else None},
         )  # fmt: skip
 
+    def _not_saved(self, ops: list[Op], error: BaseException) -> None:
+        log.error("append failed", extra={"page_id": str(self.page_id), "error": repr(error)})
+        for op in ops:
+            op.conn.offer(
+                error_frame("INTERNAL_ERROR", "the op was not saved; retry", opId=op.op_id)
+            )
+
     async def _catch_up(self) -> None:
-        """Apply and broadcast ops written elsewhere since our version."""
+        """Apply and broadcast ops written elsewhere since our version. A
+        database outage meanwhile leaves the room as it was (its next append
+        conflicts and catches up again, or the next notification does)."""
+        try:
+            await self._catch_up_once()
+        except Exception as e:
+            if not is_outage(e):
+                raise
+            log.warning("catch-up failed", extra={"page_id": str(self.page_id), "error": repr(e)})
+
+    async def _catch_up_once(self) -> None:
         async with self.res.pool.acquire() as conn:
             rows = [
                 r async for r in self.res.queries.pages.ops_after(

@@ -1,7 +1,8 @@
 """`/ws/pages/{page_id}`: authenticate, check the page, join its room, read frames.
 
 Close codes: 4401 bad token, 4404 no such page or not visible (no room is ever
-created for it), 4429 room full, 1012 server restarting.
+created for it), 4429 room full or too many sockets / handshakes of this user,
+1013 too many rooms on this process (retry), 1012 server restarting.
 """
 
 from __future__ import annotations
@@ -9,22 +10,27 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import Any
 
 from starlette.websockets import WebSocket
 
-from lowcode.collab.connection import Connection, Member
-from lowcode.collab.hub import Hub, RoomFull, ShuttingDown
+from lowcode.collab.connection import Connection, Member, TokenBucket
+from lowcode.collab.hub import Hub, RoomFull, ShuttingDown, TooManyRooms
 from lowcode.collab.inbox import Cursor, Leave, Op, SyncRequest
 from lowcode.collab.protocol import ProtocolError, encode, error_frame
+from lowcode.collab.room import Room
 from lowcode.identity.sessions_cache import session_state
 from lowcode.platform.errors import AppError
 from lowcode.resources import STATE_RESOURCES, Resources
+from lowcode.settings import Settings
 from lowcode.workspaces.models import role_at_least
 
 log = logging.getLogger("lowcode.collab.ws")
 
 SUBPROTOCOL = "lowcode.v1"
 BEARER_PREFIX = "bearer."
+# Cursor moves a client may have waiting in its room's inbox; more are dropped.
+MAX_CURSORS_IN_FLIGHT = 4
 STATE_HUB = "lowcode.hub"
 
 
@@ -70,16 +76,32 @@ async def page_socket(websocket: WebSocket) -> None:
     if who is None:
         return
     user_id, name = who
+    refused = hub.admission.admit(user_id)
+    if refused is not None:
+        await websocket.close(4429, refused)
+        return
+    try:
+        refusal = await _serve_page(res, hub, websocket, user_id, name)
+    finally:
+        hub.admission.release(user_id)
+    # Closed only after the slot is released: a client told to retry (1013)
+    # or that its other socket ended must find its slot free when it does.
+    if refusal is not None:
+        await websocket.close(*refusal)
+
+
+async def _serve_page(
+    res: Resources, hub: Hub, websocket: WebSocket, user_id: uuid.UUID, name: str
+) -> tuple[int, str] | None:
+    """Serve the socket until it ends; (close code, reason) when it is refused."""
     try:
         page_id = uuid.UUID(websocket.path_params["page_id"])
     except ValueError:
-        await websocket.close(4404, "page not found")
-        return
+        return 4404, "page not found"
     async with res.pool.acquire() as conn:
         page = await res.queries.pages.get_page_for_member(conn, page_id=page_id, user_id=user_id)
     if page is None or page.my_role is None:
-        await websocket.close(4404, "page not found")
-        return
+        return 4404, "page not found"
     settings = res.settings
     client = Connection(
         websocket,
@@ -87,71 +109,99 @@ async def page_socket(websocket: WebSocket) -> None:
         read_only=not role_at_least(page.my_role, "editor"),
         queue_size=settings.ws_send_queue,
         metrics=hub.metrics,
+        queue_bytes=settings.ws_send_queue_bytes,
     )
     try:
         room = await hub.join(page_id, client)
     except RoomFull:
-        await websocket.close(4429, "room full")
-        return
+        return 4429, "room full"
+    except TooManyRooms:
+        return 1013, "too many rooms open on this server; retry"
     except ShuttingDown:
-        await websocket.close(1012, "server restarting")
-        return
+        return 1012, "server restarting"
     client.start_writer()
     try:
-        await _read(hub, room.inbox, client, websocket, settings.ws_max_message_bytes)
+        await Reader(hub, room, client, settings).run()
     finally:
         room.inbox.put_nowait(Leave(client))
         client.close(1000)
+    return None
 
 
-async def _read(hub: Hub, inbox, client: Connection, websocket: WebSocket, max_bytes: int) -> None:  # type: ignore[no-untyped-def]
-    metrics = hub.metrics
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if client.closed:
-            continue  # being dropped; drain until the peer goes
-        text = message.get("text")
-        if text is None:
-            metrics.ws_messages.labels("in", "binary").inc()
-            client.offer(error_frame("INVALID_MESSAGE", "binary frames are not supported"))
-            continue
-        if len(text) > max_bytes:
-            metrics.ws_messages.labels("in", "too-large").inc()
-            client.offer(error_frame("TOO_LARGE", f"frames are limited to {max_bytes} bytes"))
-            continue
-        try:
-            frame = hub.protocol.parse_client(text)
-        except ProtocolError as e:
-            metrics.ws_messages.labels("in", "invalid").inc()
-            client.offer(error_frame(e.code, e.message))
-            continue
-        kind = frame["type"]
-        metrics.ws_messages.labels("in", kind).inc()
-        payload = frame.get("payload") or {}
+class Reader:
+    """One client's frames into its room's inbox, each kind bounded: ops by a
+    token bucket and a count in flight (and the room by an inbox byte budget),
+    cursor moves by a bucket and a few in flight (the excess is dropped:
+    presence is lossy), sync requests by a bucket and one pending at a time."""
+
+    def __init__(self, hub: Hub, room: Room, client: Connection, settings: Settings) -> None:
+        self.hub, self.room, self.client, self.settings = hub, room, client, settings
+        self.op_bucket = TokenBucket.parse(settings.ws_op_rate)
+        self.cursor_bucket = TokenBucket.parse(settings.ws_cursor_rate)
+        self.sync_bucket = TokenBucket.parse(settings.ws_sync_rate)
+
+    async def run(self) -> None:
+        metrics, client = self.hub.metrics, self.client
+        max_bytes = self.settings.ws_max_message_bytes
+        while True:
+            message = await client.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if client.closed:
+                continue  # being dropped; drain until the peer goes
+            text = message.get("text")
+            if text is None:
+                metrics.ws_messages.labels("in", "binary").inc()
+                client.offer(error_frame("INVALID_MESSAGE", "binary frames are not supported"))
+                continue
+            if len(text) > max_bytes:
+                metrics.ws_messages.labels("in", "too-large").inc()
+                client.offer(error_frame("TOO_LARGE", f"frames are limited to {max_bytes} bytes"))
+                continue
+            try:
+                frame = self.hub.protocol.parse_client(text)
+            except ProtocolError as e:
+                metrics.ws_messages.labels("in", "invalid").inc()
+                client.offer(error_frame(e.code, e.message))
+                continue
+            metrics.ws_messages.labels("in", frame["type"]).inc()
+            self._dispatch(frame["type"], frame.get("payload") or {}, len(text))
+
+    def _dispatch(self, kind: str, payload: dict[str, Any], size: int) -> None:
+        client, room = self.client, self.room
         if kind == "op-patch":
-            if not hub.op_gate.allow(client.id):
+            if (
+                not self.op_bucket.allow()
+                or client.ops_in_flight >= self.settings.ws_max_ops_in_flight
+                or room.inbox_bytes + size > self.settings.ws_room_inbox_bytes
+            ):
                 client.offer(
                     error_frame("RATE_LIMITED", "too many ops; slow down", opId=payload["opId"])
                 )
-                continue
-            inbox.put_nowait(
+                return
+            client.ops_in_flight += 1
+            room.inbox_bytes += size
+            room.inbox.put_nowait(
                 Op(
                     client,
                     payload["patches"],
                     payload["baseVersion"],
                     payload["opId"],
                     time.perf_counter(),
+                    size,
                 )
             )
         elif kind == "cursor-move":
-            if hub.cursor_gate.allow(client.id):  # presence is lossy by design
-                inbox.put_nowait(Cursor(client, payload))
+            if client.cursors_in_flight < MAX_CURSORS_IN_FLIGHT and self.cursor_bucket.allow():
+                client.cursors_in_flight += 1
+                room.inbox.put_nowait(Cursor(client, payload))
         elif kind == "sync-request":
-            if hub.sync_gate.allow(client.id):
-                inbox.put_nowait(SyncRequest(client))
-            else:
+            if client.sync_pending:
+                return  # the sync on its way answers this one too
+            if not self.sync_bucket.allow():
                 client.offer(error_frame("RATE_LIMITED", "too many requests; slow down"))
+                return
+            client.sync_pending = True
+            room.inbox.put_nowait(SyncRequest(client))
         else:  # ping
             client.offer(encode("pong", {}))

@@ -6,11 +6,13 @@ from starlette.websockets import WebSocket
 
 from lowcode.collab.connection import Connection, Member
 from lowcode.collab.protocol import ProtocolError, encode, error_frame, load_protocol
-from lowcode.collab.ws import authenticate
+from lowcode.collab.ws import STATE_HUB, authenticate
 from lowcode.events.bus import EventBus
 from lowcode.resources import STATE_RESOURCES, Resources
 
 STATE_EVENTS = "lowcode.events"
+# Clients only send pings here.
+MAX_FRAME = 1024
 
 
 async def events_socket(websocket: WebSocket) -> None:
@@ -23,7 +25,12 @@ async def events_socket(websocket: WebSocket) -> None:
     if who is None:
         return
     user_id, name = who
-    protocol = load_protocol(res.settings.asyncapi_file)
+    admission = websocket.scope["state"][STATE_HUB].admission
+    refused = admission.admit(user_id)
+    if refused is not None:
+        await websocket.close(4429, refused)
+        return
+    protocol = load_protocol(res.settings.asyncapi_file, res.settings.json_max_depth)
     conn = Connection(websocket, Member(user_id, name), read_only=True, queue_size=64)
     conn.start_writer()
     bus.add(user_id, conn)
@@ -32,8 +39,14 @@ async def events_socket(websocket: WebSocket) -> None:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            text = message.get("text") or ""
+            if len(text) > MAX_FRAME:
+                conn.offer(
+                    error_frame("TOO_LARGE", f"frames here are limited to {MAX_FRAME} bytes")
+                )
+                continue
             try:
-                frame = protocol.parse_client(message.get("text") or "")
+                frame = protocol.parse_client(text)
             except ProtocolError as e:
                 conn.offer(error_frame(e.code, e.message))
                 continue
@@ -43,4 +56,5 @@ async def events_socket(websocket: WebSocket) -> None:
                 conn.offer(error_frame("INVALID_MESSAGE", "this channel only accepts ping"))
     finally:
         bus.remove(user_id, conn)
+        admission.release(user_id)
         conn.close(1000)

@@ -16,7 +16,9 @@ async def live() -> tuple[dict[str, Any], int]:
 
 async def ready() -> tuple[dict[str, Any], int]:
     ok, checks = await readiness(from_request(request))
-    return {"status": "ok" if ok else "fail", "checks": checks}, 200 if ok else 503
+    degraded = any(c["status"] != "ok" for c in checks.values())
+    status = ("degraded" if degraded else "ok") if ok else "fail"
+    return {"status": status, "checks": checks}, 200 if ok else 503
 
 
 async def metrics() -> ConnexionResponse:

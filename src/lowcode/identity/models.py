@@ -3,26 +3,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-
-class _UserRow(Protocol):
-    """What every generated user row (get_user, insert_user, …) has in common."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def display_name(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def disabled(self) -> bool: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
+from lowcode_gen.queries.identity import PublicUserRow, UserRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +36,7 @@ class User:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: _UserRow) -> User:
+    def from_row(cls, row: PublicUserRow | UserRow) -> User:
         return cls(
             row.id,
             row.email,

@@ -59,7 +59,6 @@ async def register_user(
             )
         except asyncpg.UniqueViolationError as e:
             raise EmailTaken(f"{email} is already registered") from e
-    assert row is not None
     return User.from_row(row)
 
 
@@ -95,7 +94,6 @@ async def _open_session(
         ip=(client.ip or "")[:64] or None,
         expires_at=expires_at,
     )
-    assert session_id is not None
     token, digest = new_refresh_token()
     await res.queries.identity.insert_refresh_token(
         conn, session_id=session_id, parent_id=None, token_hash=digest

@@ -154,7 +154,6 @@ async def create_admin(
                 )
             except asyncpg.UniqueViolationError as e:
                 raise EmailTaken(f"{email} was registered concurrently") from e
-            assert row is not None
             user = User.from_row(row)
             sessions, outcome = [], "created"
     await update_cached(res, user.id, "admin", sessions)

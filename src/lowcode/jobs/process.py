@@ -33,6 +33,7 @@ from lowcode.platform.metrics import Metrics
 from lowcode.platform.telemetry import create_tracer_provider
 from lowcode.resources import Resources, open_resources
 from lowcode.settings import Settings
+from lowcode.toggles import running_flags
 
 log = logging.getLogger("lowcode.jobs.process")
 
@@ -87,7 +88,10 @@ async def _serve(settings: Settings) -> int:
     # heartbeats and log writes by the thousand. Our named queries still get
     # spans (QueryObserver), under each job's `process` span.
     provider = create_tracer_provider("lowcode-worker")
-    async with open_resources(settings, metrics, provider.get_tracer("lowcode")) as res:
+    async with (
+        open_resources(settings, metrics, provider.get_tracer("lowcode")) as res,
+        running_flags(res),  # jobs read flags as requests do: lowcode.flags.evaluate
+    ):
         worker = Worker(res, running, schedules)
         probes = _ProbeServer(
             uvicorn.Config(

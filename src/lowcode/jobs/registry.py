@@ -87,8 +87,9 @@ class Entrypoint(Generic[P]):
 
 def builtin_entrypoints() -> list[Entrypoint[Any]]:
     from lowcode.jobs.maintenance import ENTRYPOINTS
+    from lowcode.sync.schedule import ENTRYPOINTS as SYNC_ENTRYPOINTS
 
-    return list(ENTRYPOINTS)
+    return [*ENTRYPOINTS, *SYNC_ENTRYPOINTS]
 
 
 def _imported(spec: str) -> Iterable[Entrypoint[Any]]:

@@ -23,6 +23,12 @@ class PageTooLarge(TooLarge):
     code = "TOO_LARGE"
 
 
+class PatchTooCostly(TooLarge):
+    """A patch whose application would copy or compare more than its work budget."""
+
+    code = "TOO_LARGE"
+
+
 class OpIdReused(Conflict):
     """The same opId arrived with a different patch: not a retry."""
 

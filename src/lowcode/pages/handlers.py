@@ -10,9 +10,10 @@ from connexion import request
 from lowcode.identity.models import Actor
 from lowcode.pages import service
 from lowcode.pages.errors import PreconditionRequired
-from lowcode.pages.models import Page
+from lowcode.pages.models import Page, parse_version_tag
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.platform.validation import validated_body
 from lowcode.resources import from_request
 
 
@@ -24,10 +25,7 @@ def _if_match_version() -> int | None:
     raw = request.headers.get("if-match")
     if raw is None:
         return None
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise PreconditionRequired('If-Match must be a page version such as "7"')
-    return int(value)
+    return parse_version_tag(raw)
 
 
 async def list_pages(
@@ -49,9 +47,12 @@ async def list_pages(
     return json_reply(result.to_api())
 
 
-async def create_page(
-    token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
-) -> JsonReply:
+# The write handlers below take the document from `validated_body` instead of
+# a `body` argument: Connexion would parse the same (up to 2 MiB) body again.
+
+
+async def create_page(token_info: dict[str, Any], workspace_id: str) -> JsonReply:
+    body = validated_body(request)
     created = await service.create_page(
         from_request(request),
         Actor.from_token_info(token_info),
@@ -83,9 +84,8 @@ async def delete_page(token_info: dict[str, Any], page_id: str) -> NoContent:
     return no_content()
 
 
-async def replace_schema(
-    token_info: dict[str, Any], page_id: str, body: dict[str, Any]
-) -> JsonReply:
+async def replace_schema(token_info: dict[str, Any], page_id: str) -> JsonReply:
+    body = validated_body(request)
     base = _if_match_version() or body.get("version")
     if base is None:
         raise PreconditionRequired("send If-Match or a body version: the version this replaces")
@@ -100,7 +100,8 @@ async def replace_schema(
     return _page_reply(page)
 
 
-async def patch_page(token_info: dict[str, Any], page_id: str, body: dict[str, Any]) -> JsonReply:
+async def patch_page(token_info: dict[str, Any], page_id: str) -> JsonReply:
+    body = validated_body(request)
     op = await service.patch_page(
         from_request(request),
         Actor.from_token_info(token_info),

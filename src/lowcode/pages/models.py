@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from lowcode.pages.document import Document, Patch
+from lowcode.platform.errors import FieldError, Invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +96,16 @@ class Revision:
         if self.document is not None:
             body["schema"] = self.document
         return body
+
+
+def parse_version_tag(raw: str) -> int:
+    """The version in an `If-Match` value such as `"7"` (or `W/"7"`); Invalid
+    (400) for anything else — `str.isdigit` alone would pass `"²"`, which `int`
+    then refuses. A version beyond any page's never matches: a conflict later."""
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not (value.isascii() and value.isdigit() and 1 <= len(value) <= 10) or value[0] == "0":
+        raise Invalid(
+            'If-Match must be a page version such as "7"',
+            errors=[FieldError("If-Match", "not a page version", "header")],
+        )
+    return int(value)

@@ -9,15 +9,23 @@ second v+1 impossible whatever path wrote it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
+import jsonpatch
 
 from lowcode.pages import cache
-from lowcode.pages.document import Document, apply_patch, validate_document
+from lowcode.pages.document import (
+    Document,
+    DocumentLimits,
+    apply_and_validate,
+    apply_patch,
+    is_heavy,
+)
 from lowcode.pages.errors import PageNotFound
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput
 from lowcode.platform.db import Connection
@@ -83,6 +91,23 @@ async def document_at_head(
     )
 
 
+async def read_document_at_head(res: Resources, page_id: uuid.UUID, head: PageHead) -> Document:
+    """`document_at_head` for readers, who hold no connection: one is taken only
+    to replay on a cache miss, never while waiting for another reader's build
+    (a burst of readers of a freshly changed page would otherwise park the
+    whole pool on the Redis lock)."""
+    if head.version == head.snapshot_version:
+        return dict(head.schema)
+
+    async def build() -> Document:
+        async with res.pool.acquire() as conn:
+            return await replay(
+                res, conn, page_id, head.schema, head.snapshot_version, head.version
+            )
+
+    return await cache.get_or_build(res, page_id, head.version, build)
+
+
 async def append_ops(
     res: Resources,
     conn: Connection,
@@ -108,9 +133,7 @@ async def append_ops(
     document = current
     if document is None:
         document = await document_at_head(res, conn, page_id, head)
-    for op in ops:
-        document = apply_patch(document, op.patch)
-    validate_document(document, res.settings.page_max_bytes)
+    document = await apply_checked(res, document, [op.patch for op in ops])
 
     new_version = base_version + len(ops)
     if not await q.advance_head(
@@ -142,6 +165,25 @@ async def append_ops(
         AppliedOp(v, op.op_id, op.patch, op.actor) for v, op in zip(versions, ops, strict=True)
     ]
     return AppendResult(applied, document, new_version, snapshot)
+
+
+async def apply_checked(res: Resources, document: Document, patches: list[Any]) -> Document:
+    """Apply outside patches under the document limits and check the result;
+    in a worker thread when the work may be long, so the event loop (every
+    other request and room of this process) keeps running meanwhile."""
+    limits = DocumentLimits.from_settings(res.settings)
+    if is_heavy(document, patches):
+        return await asyncio.to_thread(apply_and_validate, document, patches, limits)
+    return apply_and_validate(document, patches, limits)
+
+
+async def diff(current: Document, target: Document) -> list[dict[str, Any]]:
+    """The JSON Patch from `current` to `target` (off the event loop when large)."""
+    if is_heavy(current, []) or is_heavy(target, []):
+        made = await asyncio.to_thread(jsonpatch.make_patch, current, target)
+    else:
+        made = jsonpatch.make_patch(current, target)
+    return list(made.patch)
 
 
 def _snapshot_due(res: Resources, head: GetPageHeadRow, new_version: int) -> bool:

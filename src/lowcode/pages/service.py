@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from typing import Any
+from collections.abc import Iterator
 
 import asyncpg
-import jsonpatch
 
 from lowcode.identity.models import Actor
 from lowcode.identity.users import like_pattern
 from lowcode.pages import cache, oplog
-from lowcode.pages.document import Document, Patch, new_document, validate_document
+from lowcode.pages.document import Document, Patch, new_document
 from lowcode.pages.errors import OpIdReused, PageNotFound, RevisionNotFound
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSummary, Revision
 from lowcode.platform.db import Connection, transaction
@@ -20,10 +20,10 @@ from lowcode.platform.pagination import PageOf, PageRequest
 from lowcode.resources import Resources
 from lowcode.workspaces.access import require_role
 from lowcode.workspaces.models import role_at_least
-from lowcode_gen.queries.pages import GetPageForMemberRow
+from lowcode_gen.queries.pages import GetPageForMemberRow, PageSummaryRow
 
 
-def _summary(row: Any) -> PageSummary:
+def _summary(row: PageSummaryRow | GetPageForMemberRow) -> PageSummary:
     return PageSummary(
         row.id,
         row.workspace_id,
@@ -87,7 +87,7 @@ async def create_page(
 ) -> Page:
     """Create a page (editors); without a document it gets one root component."""
     document = document if document is not None else new_document(title.strip())
-    validate_document(document, res.settings.page_max_bytes)
+    await oplog.apply_checked(res, document, [])
     async with transaction(res.pool) as conn:
         await require_role(res, conn, actor, workspace_id, "editor")
         row = await res.queries.pages.insert_page(
@@ -97,7 +97,6 @@ async def create_page(
             schema=document,
             created_by=actor.user_id,
         )
-        assert row is not None
         await res.queries.pages.insert_revision(
             conn,
             page_id=row.id,
@@ -116,15 +115,15 @@ async def get_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> Page:
     for attempt in range(3):
         async with res.pool.acquire() as conn:
             row = await _page_for(res, conn, actor, page_id, "viewer")
-            live = res.live_pages.live_document(page_id) if res.live_pages else None
-            if live is not None and live[1] == row.version:
-                return Page(_summary(row), live[0])
-            try:
-                document = await oplog.document_at_head(res, conn, page_id, row)
-            except oplog.OpLogGap:
-                if attempt == 2:
-                    raise
-                continue  # compacted between our two reads: read the head again
+        live = res.live_pages.live_document(page_id) if res.live_pages else None
+        if live is not None and live[1] == row.version:
+            return Page(_summary(row), live[0])
+        try:
+            document = await oplog.read_document_at_head(res, page_id, row)
+        except oplog.OpLogGap:
+            if attempt == 2:
+                raise
+            continue  # compacted between our two reads: read the head again
         return Page(_summary(row), document)
     raise AssertionError("unreachable")
 
@@ -189,21 +188,25 @@ async def replace_document(
 ) -> Page:
     """PUT of the whole document at `base_version`, stored as the diff from the
     current document, so it is an op like any other (ordered, broadcast)."""
+    # The new document is checked first: a document over the limits is refused
+    # before anything is read or diffed.
+    await oplog.apply_checked(res, document, [])
     async with transaction(res.pool) as conn:
         row = await _page_for(res, conn, actor, page_id, "editor")
         if row.version != base_version:
             raise VersionConflict(row.version)
         current = await oplog.document_at_head(res, conn, page_id, row)
-        patch = jsonpatch.make_patch(current, document).patch
+        patch = await oplog.diff(current, document)
         if not patch:
             return Page(_summary(row), current)
-        result = await oplog.append_ops(
-            res,
-            conn,
-            page_id=page_id,
-            base_version=base_version,
-            ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}", actor.user_id)],
-        )
+        with _op_id_must_be_new(op_id):
+            result = await oplog.append_ops(
+                res,
+                conn,
+                page_id=page_id,
+                base_version=base_version,
+                ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}", actor.user_id)],
+            )
     await cache.put(res, page_id, result.version, result.document)
     return await get_page(res, actor, page_id)
 
@@ -257,15 +260,16 @@ async def restore_revision(
         if target is None:
             raise RevisionNotFound(f"page {page_id} has no revision {version}")
         current = await oplog.document_at_head(res, conn, page_id, head)
-        patch = jsonpatch.make_patch(current, target.schema).patch
-        result = await oplog.append_ops(
-            res,
-            conn,
-            page_id=page_id,
-            base_version=head.version,
-            ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}", actor.user_id)],
-            snapshot_reason="restore",
-        )
+        patch = await oplog.diff(current, target.schema)
+        with _op_id_must_be_new(op_id):
+            result = await oplog.append_ops(
+                res,
+                conn,
+                page_id=page_id,
+                base_version=head.version,
+                ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}", actor.user_id)],
+                snapshot_reason="restore",
+            )
     await cache.put(res, page_id, result.version, result.document)
     return result.ops[0]
 
@@ -280,6 +284,18 @@ async def _append(
     # Only now is the version committed, so only now may it be cached.
     await cache.put(res, page_id, result.version, result.document)
     return result
+
+
+@contextlib.contextmanager
+def _op_id_must_be_new(op_id: str | None) -> Iterator[None]:
+    """A PUT or restore whose client-chosen opId is already in the page's log
+    (unlike a patch, neither is retried idempotently by opId): 409."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as e:
+        if not oplog.is_op_id_conflict(e):
+            raise
+        raise OpIdReused(f"opId {op_id!r} was already used on this page") from e
 
 
 async def _existing_op(

@@ -8,7 +8,6 @@ are all logged — no request can bypass it.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lowcode.platform.metrics import Metrics
-from lowcode.platform.problems import PROBLEM_MEDIA_TYPE, problem_body
+from lowcode.platform.problems import send_problem
 from lowcode.platform.redaction import body_for_log, redact_query
 from lowcode.platform.request_context import (
     STATE_KEY,
@@ -65,21 +64,26 @@ class AccessLogMiddleware:
         state[STATE_KEY] = req_state
 
         start = time.perf_counter()
-        # Read the body (up to the capture cap) before the app runs, so it is
-        # logged even when the app rejects the request without reading it.
-        early, req_body = await _read_head_of_body(receive)
+        # The request body is captured as it flows to the app (up to the
+        # cap): the body guard behind us reads every body it lets through
+        # whole, and the legacy proxy streams routed ones, so nothing is read
+        # here ahead of the app — which would hold a slow or huge body before
+        # any limit or deadline applies.
+        req_body = bytearray()
         resp_body = bytearray()
         status = 500
         resp_type: str | None = None
+        served_by = "lowcode"
         started = False
 
         async def receive_wrapper() -> Message:
-            if early:
-                return early.pop(0)
-            return await receive()
+            message = await receive()
+            if message["type"] == "http.request" and len(req_body) < _CAPTURE_CAP:
+                req_body.extend(message.get("body", b"")[: _CAPTURE_CAP - len(req_body)])
+            return message
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, resp_type, started
+            nonlocal status, resp_type, served_by, started
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
@@ -90,6 +94,8 @@ class AccessLogMiddleware:
                 for k, v in raw:
                     if k.lower() == b"content-type":
                         resp_type = v.decode("latin-1")
+                    elif k.lower() == b"x-served-by":
+                        served_by = v.decode("latin-1")
             elif message["type"] == "http.response.body" and len(resp_body) < _CAPTURE_CAP:
                 resp_body.extend(message.get("body", b"")[: _CAPTURE_CAP - len(resp_body)])
             await send(message)
@@ -100,7 +106,12 @@ class AccessLogMiddleware:
         except Exception:
             access_log.exception("request failed before a response was sent")
             if not started:
-                await _send_bare_500(send_wrapper, request_id)
+                await send_problem(
+                    send_wrapper,
+                    code="INTERNAL_ERROR",
+                    status=500,
+                    headers={"x-served-by": "lowcode"},
+                )
             raise
         finally:
             self.metrics.http_in_flight.dec()
@@ -118,9 +129,10 @@ class AccessLogMiddleware:
                 route,
                 req_state,
                 request_id,
-                req_body,
+                bytes(req_body),
                 bytes(resp_body),
                 resp_type,
+                served_by,
             )
             reset_request_id(token)
 
@@ -136,6 +148,7 @@ class AccessLogMiddleware:
         req_body: bytes,
         resp_body: bytes,
         resp_type: str | None,
+        served_by: str = "lowcode",
     ) -> None:
         ctx = trace.get_current_span().get_span_context()
         client = scope.get("client")
@@ -151,6 +164,8 @@ class AccessLogMiddleware:
             "ip": client[0] if client else None,
             "user_agent": headers.get("user-agent"),
             "user_id": req_state.user_id,
+            # Who answered: this service, or the legacy backend (routed or fallback).
+            "served_by": served_by,
             "request_body": body_for_log(req_body, headers.get("content-type"), self.body_limit),
             "response_body": body_for_log(resp_body, resp_type, self.body_limit),
         }
@@ -158,35 +173,5 @@ class AccessLogMiddleware:
         access_log.log(level, "%s %s %s", scope["method"], scope["path"], status, extra=fields)
 
 
-async def _read_head_of_body(receive: Receive) -> tuple[list[Message], bytes]:
-    """Receive messages until the body ends or `_CAPTURE_CAP` bytes are in hand;
-    they are replayed to the app unchanged."""
-    messages: list[Message] = []
-    captured = bytearray()
-    while len(captured) < _CAPTURE_CAP:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        captured.extend(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return messages, bytes(captured[:_CAPTURE_CAP])
-
-
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
-async def _send_bare_500(send: Send, request_id: str) -> None:
-    body = problem_body(code="INTERNAL_ERROR", status=500, detail=None, language="en") | {
-        "request_id": request_id
-    }
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [(b"content-type", PROBLEM_MEDIA_TYPE.encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": json.dumps(body).encode()})

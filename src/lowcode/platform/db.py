@@ -19,7 +19,7 @@ import asyncpg
 from aiosql.adapters.asyncpg import AsyncPGAdapter
 from opentelemetry.trace import Tracer
 
-from lowcode.platform import jsoncodec
+from lowcode.platform import jsoncodec, sqlfiles
 from lowcode.platform.metrics import Metrics
 
 log = logging.getLogger("lowcode.db")
@@ -35,20 +35,54 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
+    """An asyncpg pool whose `acquire()` waits at most `acquire_timeout_s` by
+    default: with the pool exhausted or the server unreachable a request fails
+    with TimeoutError (a 503, see `platform.outage`) instead of queueing forever.
+    Every `pool.acquire()` and `transaction(pool)` in the code base gets it."""
+
+    def __init__(self, *args: Any, acquire_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout_s = acquire_timeout_s
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
+
+
 async def create_pool(
-    dsn: str, *, min_size: int = 2, max_size: int = 20, statement_timeout_ms: int = 30_000
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 20,
+    statement_timeout_ms: int = 30_000,
+    acquire_timeout_s: float = 5.0,
+    command_timeout_s: float | None = None,
+    connect_timeout_s: float = 5.0,
 ) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+    """The pool. Bounded waits everywhere: acquiring, connecting (a blackholed
+    server), and each command (a half-open socket after a failover answers
+    nothing, and only a client-side timeout notices)."""
+    pool = BoundedPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        setup=None,
         init=_init_connection,
+        reset=None,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        acquire_timeout_s=acquire_timeout_s,
+        command_timeout=command_timeout_s,
+        timeout=connect_timeout_s,
         server_settings={
             "application_name": "lowcode",
             "statement_timeout": str(statement_timeout_ms),
         },
     )
-    assert pool is not None
+    await pool
     return pool
 
 
@@ -166,8 +200,15 @@ def load_queries(
     *,
     observer: QueryObserver | None = None,
     row_types: dict[str, type] | None = None,
+    root: Path | None = None,
 ) -> Any:
-    """Load every `queries/<context>/*.sql` into one aiosql object: `q.<context>.<name>`."""
+    """Load every `queries/<context>/*.sql` into one aiosql object: `q.<context>.<name>`.
+
+    A file that does not parse, or a name defined twice in a folder, raises
+    `QueryError`/`QueryErrors` whose text is one `file:line:col: …` line each.
+    """
     obs = observer or QueryObserver(None, None, slow_ms=float("inf"))
     factory: Callable[[], ObservedAdapter] = lambda: ObservedAdapter(obs, row_types or {})  # noqa: E731
-    return aiosql.from_path(queries_dir, factory)
+    root = root or queries_dir.parent  # error paths are shown relative to it
+    sqlfiles.scan(queries_dir, root)
+    return aiosql.from_path(queries_dir, factory, loader_cls=sqlfiles.located_loader(root))

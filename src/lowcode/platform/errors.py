@@ -40,6 +40,7 @@ CATALOG: dict[str, CodeInfo] = {
     "JOB_NOT_FOUND": CodeInfo(404, "Job not found", "任务不存在"),
     "METHOD_NOT_ALLOWED": CodeInfo(405, "Method not allowed", "不支持该请求方法"),
     "NOT_ACCEPTABLE": CodeInfo(406, "Not acceptable", "无法提供可接受的响应格式"),
+    "REQUEST_TIMEOUT": CodeInfo(408, "Request timeout", "请求超时"),
     "CONFLICT": CodeInfo(409, "Conflict", "资源冲突"),
     "EMAIL_TAKEN": CodeInfo(409, "Email already registered", "该邮箱已被注册"),
     "VERSION_CONFLICT": CodeInfo(409, "Version conflict", "版本冲突"),
@@ -60,6 +61,48 @@ CATALOG: dict[str, CodeInfo] = {
     "RATE_LIMITED": CodeInfo(429, "Too many requests", "请求过于频繁"),
     "INTERNAL_ERROR": CodeInfo(500, "Internal server error", "服务器内部错误"),
     "UNAVAILABLE": CodeInfo(503, "Service unavailable", "服务暂不可用"),
+    # Migration toggles: flags, OFREP, the legacy backend.
+    "FLAG_NOT_FOUND": CodeInfo(404, "Flag not found", "功能开关不存在"),
+    "TARGETING_KEY_MISSING": CodeInfo(400, "Targeting key missing", "缺少目标键"),
+    "INVALID_CONTEXT": CodeInfo(400, "Invalid evaluation context", "评估上下文无效"),
+    "LEGACY_BAD_GATEWAY": CodeInfo(502, "Legacy backend failed", "旧版后端响应无效"),
+    "LEGACY_UNAVAILABLE": CodeInfo(503, "Legacy backend unavailable", "旧版后端不可用"),
+    "LEGACY_TIMEOUT": CodeInfo(504, "Legacy backend timed out", "旧版后端响应超时"),
+    # gRPC peers, SQL, datasources and datasets (issue 9).
+    "PEER_UNAVAILABLE": CodeInfo(503, "A backing service is unavailable", "后端服务暂不可用"),
+    "PEER_TIMEOUT": CodeInfo(504, "A backing service timed out", "后端服务响应超时"),
+    "PEER_REJECTED": CodeInfo(422, "A backing service rejected the request", "后端服务拒绝了请求"),
+    "PEER_ERROR": CodeInfo(502, "A backing service failed", "后端服务出错"),
+    "INVALID_SQL": CodeInfo(422, "Invalid SQL", "SQL 无效"),
+    "DATASOURCE_NOT_FOUND": CodeInfo(404, "Datasource not found", "数据源不存在"),
+    "DATASOURCE_HOST_REFUSED": CodeInfo(
+        422, "Datasource host not allowed", "不允许连接该数据源主机"
+    ),
+    "DATASOURCE_UNREACHABLE": CodeInfo(422, "Datasource unreachable", "无法连接数据源"),
+    "DATASOURCE_IN_USE": CodeInfo(409, "Datasource in use by datasets", "数据源正被数据集使用"),
+    "DATASOURCE_SECRET_UNREADABLE": CodeInfo(
+        500, "Datasource password cannot be decrypted", "无法解密数据源密码"
+    ),
+    "DATASET_NOT_FOUND": CodeInfo(404, "Dataset not found", "数据集不存在"),
+    "DATASET_NOT_READ_ONLY": CodeInfo(
+        422, "A dataset must be one read-only query", "数据集必须是单条只读查询"
+    ),
+    "QUERY_TIMEOUT": CodeInfo(422, "Query exceeded the statement timeout", "查询超过语句超时时间"),
+    "QUERY_FAILED": CodeInfo(422, "Query failed on the datasource", "查询在数据源上执行失败"),
+    # Data syncs (issue 10).
+    "DATASET_IN_USE": CodeInfo(409, "Dataset in use by sync jobs", "数据集正被同步任务使用"),
+    "SYNC_JOB_NOT_FOUND": CodeInfo(404, "Sync job not found", "同步任务不存在"),
+    "SYNC_RUN_NOT_FOUND": CodeInfo(404, "Sync run not found", "同步运行记录不存在"),
+    "SYNC_RUN_ACTIVE": CodeInfo(
+        409, "A run of this sync job is already active", "该同步任务已有正在进行的运行"
+    ),
+    "SYNC_RUN_ENDED": CodeInfo(409, "The sync run has already ended", "该同步运行已结束"),
+    "SYNC_SCHEDULE_INVALID": CodeInfo(422, "Invalid schedule", "调度表达式无效"),
+    "SYNC_SOURCE_INVALID": CodeInfo(422, "Sync source cannot be read", "无法读取同步源"),
+    "SYNC_SINK_INVALID": CodeInfo(
+        422, "Sync sink cannot take the rows", "同步目标无法写入这些数据"
+    ),
+    "SYNC_JOB_INVALID": CodeInfo(422, "Invalid sync job", "同步任务定义无效"),
 }
 
 # When a problem arrives with only an HTTP status (Connexion, Starlette), this
@@ -71,6 +114,7 @@ CODE_FOR_STATUS: dict[int, str] = {
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
+    408: "REQUEST_TIMEOUT",
     409: "CONFLICT",
     413: "TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",

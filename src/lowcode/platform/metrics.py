@@ -21,6 +21,8 @@ from prometheus_client.registry import Collector
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 # Jobs run from microseconds (no-ops) up to the 10-minute default timeout.
 JOB_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 180, 600)
+# Sync runs take seconds to hours.
+SYNC_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600)
 
 
 class Metrics:
@@ -126,6 +128,62 @@ class Metrics:
             " as the worker last counted them.",
             ["entrypoint", "state"],
             registry=r,
+        )
+
+        # gRPC peers (platform/grpc.py): calls by peer, method and status code.
+        self.grpc_client_calls = Counter(
+            "lowcode_grpc_client_calls_total",
+            "gRPC client call attempts by peer, method and status code.",
+            ["peer", "method", "code"],
+            registry=r,
+        )
+        self.grpc_client_latency = Histogram(
+            "lowcode_grpc_client_call_duration_seconds",
+            "gRPC client call attempt latency by peer and method.",
+            ["peer", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.grpc_client_retries = Counter(
+            "lowcode_grpc_client_retries_total",
+            "gRPC calls attempted again after a transient failure, by peer and method.",
+            ["peer", "method"],
+            registry=r,
+        )
+        self.grpc_breaker_state = Gauge(
+            "lowcode_grpc_breaker_state",
+            "Circuit breaker of each gRPC peer: 0 closed, 1 half-open, 2 open.",
+            ["peer"],
+            registry=r,
+        )
+        # Data syncs (sync/events.py): runs by the status they ended with, rows
+        # written by finished runs, run durations.
+        self.sync_runs = Counter(
+            "lowcode_sync_runs_total",
+            "Sync runs that ended, by status (FINISHED, FAILED, CANCELED).",
+            ["status"],
+            registry=r,
+        )
+        self.sync_rows = Counter(
+            "lowcode_sync_rows_total",
+            "Rows written to sinks by sync runs that finished.",
+            registry=r,
+        )
+        self.sync_run_duration = Histogram(
+            "lowcode_sync_run_duration_seconds",
+            "Sync run time from start to end, by the status it ended with.",
+            ["status"],
+            buckets=SYNC_BUCKETS,
+            registry=r,
+        )
+        self.sync_runs_followed = Gauge(
+            "lowcode_sync_runs_followed",
+            "Sync runs this worker is following on the data-sync peer right now.",
+            registry=r,
+        )
+        # Datasources: connection pools kept per datasource (datasources/pools.py).
+        self.datasource_pools = Gauge(
+            "lowcode_datasource_pools", "Open per-datasource connection pools.", registry=r
         )
 
     def watch_pool(self, stats: Callable[[], tuple[int, int, int]]) -> None:

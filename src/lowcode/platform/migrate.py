@@ -1,8 +1,9 @@
 """Schema migrations with dbmate (plain SQL in `migrations/`), and the schema dump.
 
 Only `lowcode migrate`, `lowcode dev` and the test/generate scripts migrate;
-the API never migrates on its own. Readiness checks that the database is at
-the newest migration instead.
+the API never migrates on its own. Readiness checks instead that every
+migration on disk is applied (`schema_state`; `lowcode migrate status` shows
+the same).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -23,17 +26,120 @@ class MigrationError(RuntimeError):
     pass
 
 
+def migration_files(migrations_dir: Path) -> dict[str, str]:
+    """version → file name of every migration on disk."""
+    return {
+        m.group(1): p.name for p in migrations_dir.iterdir() if (m := MIGRATION_FILE.match(p.name))
+    }
+
+
 def newest_migration(migrations_dir: Path) -> str | None:
-    versions = [m.group(1) for p in migrations_dir.iterdir() if (m := MIGRATION_FILE.match(p.name))]
+    versions = migration_files(migrations_dir)
     return max(versions) if versions else None
 
 
-async def applied_version(conn: asyncpg.Connection) -> str | None:
+async def applied_versions(conn: asyncpg.Connection) -> set[str]:
     exists = await conn.fetchval("SELECT to_regclass('public.schema_migrations') IS NOT NULL")
     if not exists:
-        return None
-    value = await conn.fetchval("SELECT max(version) FROM schema_migrations")
-    return str(value) if value is not None else None
+        return set()
+    return {str(r[0]) for r in await conn.fetch("SELECT version FROM schema_migrations")}
+
+
+async def applied_version(conn: asyncpg.Connection) -> str | None:
+    """The newest applied version (older pending ones may exist: see `schema_state`)."""
+    versions = await applied_versions(conn)
+    return max(versions) if versions else None
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """The migrations on disk against those applied, compared as sets: a
+    migration older than the newest applied one (a merged branch) is pending
+    too, and dbmate's `up` applies it."""
+
+    files: dict[str, str]  # version → file name
+    applied: set[str]
+
+    @property
+    def pending(self) -> list[str]:
+        return sorted(set(self.files) - self.applied)
+
+    @property
+    def unknown(self) -> list[str]:
+        """Applied versions with no file here (a newer build migrated this database)."""
+        return sorted(self.applied - set(self.files))
+
+    @property
+    def newest_applied(self) -> str | None:
+        return max(self.applied) if self.applied else None
+
+    @property
+    def current(self) -> bool:
+        return not self.pending and not self.unknown
+
+    def out_of_order(self) -> list[str]:
+        newest = self.newest_applied
+        return [v for v in self.pending if newest is not None and v < newest]
+
+    def problem(self) -> str | None:
+        """Why the schema is not current, naming the versions; None when it is."""
+        parts = []
+        if self.pending:
+            names = ", ".join(self.files[v] for v in self.pending)
+            late = self.out_of_order()
+            parts.append(
+                f"{len(self.pending)} pending migration(s): {names}"
+                + (
+                    f" ({', '.join(late)} older than the applied {self.newest_applied})"
+                    if late
+                    else ""
+                )
+                + "; run `lowcode migrate up`"
+            )
+        if self.unknown:
+            parts.append(
+                f"applied migration(s) {', '.join(self.unknown)} are not in this build's "
+                "migrations (a newer build migrated this database)"
+            )
+        return "; ".join(parts) or None
+
+
+async def schema_state(conn: asyncpg.Connection, migrations_dir: Path) -> SchemaState:
+    return SchemaState(migration_files(migrations_dir), await applied_versions(conn))
+
+
+NEW_MIGRATION = """\
+-- {name}: what this migration changes, and why.
+-- Written by `lowcode migrate new`; applied by `lowcode migrate up` in version order.
+-- After editing: `make generate` (rewrites migrations/schema.sql and the query types).
+
+-- migrate:up
+
+
+-- migrate:down
+
+"""
+
+
+def new_migration(migrations_dir: Path, name: str, now: datetime | None = None) -> Path:
+    """Write `<YYYYMMDDHHMMSS>_<name>.sql` from the template. The version sorts
+    after every migration on disk, so a clock behind a teammate's never
+    creates an out-of-order migration."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_]{0,80}", name):
+        raise MigrationError(
+            f"migration name {name!r}: use lower-case letters, digits and _ (e.g. page_comments)"
+        )
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S")
+    newest = newest_migration(migrations_dir)
+    if newest is not None and stamp <= newest:
+        stamp = (datetime.strptime(newest, "%Y%m%d%H%M%S") + timedelta(seconds=1)).strftime(
+            "%Y%m%d%H%M%S"
+        )
+    path = migrations_dir / f"{stamp}_{name}.sql"
+    migrations_dir.mkdir(parents=True, exist_ok=True)
+    with path.open("x") as f:
+        f.write(NEW_MIGRATION.format(name=name))
+    return path
 
 
 def dbmate_url(dsn: str) -> str:

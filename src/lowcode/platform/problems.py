@@ -12,13 +12,16 @@ import json
 import logging
 from typing import Any
 
-from connexion.exceptions import ProblemException
+from connexion.exceptions import NonConformingResponse, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Send
 
 from lowcode.platform.errors import CATALOG, AppError, FieldError, code_for_status
 from lowcode.platform.i18n import preferred_language
+from lowcode.platform.outage import is_outage, unavailable
 from lowcode.platform.request_context import current_request_id
+from lowcode.resources import STATE_RESOURCES
 
 log = logging.getLogger("lowcode.errors")
 
@@ -114,8 +117,12 @@ def handle_connexion_problem(request: ConnexionRequest, exc: Exception) -> Conne
         )
     status = int(exc.status)
     detail = _text(exc.detail)
-    if status >= 500:
-        # e.g. a response that breaks the spec: a bug of ours, not the client's business.
+    if isinstance(exc, NonConformingResponse):
+        # Only raised with VALIDATE_RESPONSES=true (tests, development): the reason
+        # is what the developer needs, and the response was ours to send anyway.
+        log.error("problem %s: %s", status, detail)
+    elif status >= 500:
+        # A bug of ours, not the client's business.
         log.error("problem %s: %s", status, detail)
         detail = None
     ext = exc.ext if isinstance(exc.ext, dict) else {}
@@ -126,19 +133,49 @@ def handle_connexion_problem(request: ConnexionRequest, exc: Exception) -> Conne
 def handle_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    headers = dict(exc.headers or {})  # a 405's Allow among them
     return render_problem(
         request,
         code=code_for_status(status),
         status=status,
         detail=_text(exc.detail),
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 
 def handle_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    if is_outage(exc):
+        res = (request.scope.get("state") or {}).get(STATE_RESOURCES)
+        retry = res.settings.unavailable_retry_after_s if res is not None else 5
+        log.warning("dependency unavailable: %r", exc)
+        error = unavailable(retry)
+        return render_problem(
+            request, code=error.code, status=503, detail=error.detail, headers=error.headers
+        )
     # The stack goes to the log, never to the client.
     log.error("unhandled exception: %r", exc, exc_info=exc)
     return render_problem(request, code="INTERNAL_ERROR", status=500)
+
+
+async def send_problem(
+    send: Send,
+    *,
+    code: str,
+    status: int,
+    detail: str | None = None,
+    language: str = "en",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """A problem response straight on the ASGI channel, for answers given
+    before Connexion runs (or after it failed)."""
+    body = json.dumps(
+        problem_body(code=code, status=status, detail=detail, language=language),
+        ensure_ascii=False,
+    ).encode()
+    raw = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", b"%d" % len(body))]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _text(detail: Any) -> str | None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 
 from lowcode.platform.errors import RateLimited
+
+log = logging.getLogger("lowcode.ratelimit")
 
 
 def limits_url(redis_url: str) -> str:
@@ -25,12 +29,19 @@ def limits_url(redis_url: str) -> str:
 
 
 class RateLimiter:
+    """Limits shared by every process through Redis. While Redis is down the
+    limits are counted in this process instead (a local moving window), so a
+    cache outage neither opens login and register to unlimited guessing nor
+    takes them down: the budget is then per process rather than global."""
+
     def __init__(self, redis_url: str, key_prefix: str) -> None:
         self._storage = RedisStorage(
             limits_url(redis_url), implementation="redispy", key_prefix=key_prefix
         )
         self._limiter = MovingWindowRateLimiter(self._storage)
+        self._local = MovingWindowRateLimiter(MemoryStorage())
         self._items: dict[str, RateLimitItem] = {}
+        self.degraded = False
 
     def _item(self, rule: str) -> RateLimitItem:
         if rule not in self._items:
@@ -40,9 +51,23 @@ class RateLimiter:
     async def hit(self, rule: str, *identifiers: str) -> None:
         """Count one request against `rule` for `identifiers`; RateLimited when over."""
         item = self._item(rule)
-        if await self._limiter.hit(item, *identifiers):
+        limiter = self._limiter
+        try:
+            allowed = await limiter.hit(item, *identifiers)
+            if self.degraded:
+                self.degraded = False
+                log.warning("rate limits are shared through Redis again")
+        except (RedisError, OSError) as e:  # OSError covers TimeoutError and refusals
+            if not self.degraded:
+                self.degraded = True
+                log.warning(
+                    "Redis unavailable; rate limits counted per process", extra={"error": str(e)}
+                )
+            limiter = self._local
+            allowed = await limiter.hit(item, *identifiers)
+        if allowed:
             return
-        stats = await self._limiter.get_window_stats(item, *identifiers)
+        stats = await limiter.get_window_stats(item, *identifiers)
         raise RateLimited(
             math.ceil(max(stats.reset_time - time.time(), 1)),
             f"too many attempts; limit is {rule}",

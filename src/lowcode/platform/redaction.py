@@ -7,7 +7,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from lowcode.platform import jsoninput
+
 REDACTED = "[REDACTED]"
+_MAX_DEPTH = 64
 TRUNCATED_MARKER = "... (truncated)"
 
 # password, new_password, access_token, refresh_token, client_secret, authorization, cookie…
@@ -66,8 +69,10 @@ def body_for_log(raw: bytes, content_type: str | None, limit: int) -> str | None
         return truncate(raw[: limit * 4].decode("utf-8", "replace"), limit)
     if "json" in ctype:
         try:
-            parsed = json.loads(raw)
-        except ValueError:
+            # Bounded like any input: `redact` recurses, and this runs in the
+            # access log's `finally`, where an exception would lose the line.
+            parsed = jsoninput.parse(raw, _MAX_DEPTH)
+        except jsoninput.InvalidJson:
             # Unparseable JSON may still hold a secret; redact `"key": "value"` pairs textually.
             text = raw.decode("utf-8", "replace")
             return truncate(_redact_text(text), limit)

@@ -3,7 +3,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
+
+from lowcode_gen.queries.workspaces import MembershipRow, WorkspaceRow
 
 # Workspace roles, weakest first.
 ROLES = ("viewer", "editor", "owner")
@@ -11,25 +13,6 @@ ROLES = ("viewer", "editor", "owner")
 
 def role_at_least(role: str, minimum: str) -> bool:
     return ROLES.index(role) >= ROLES.index(minimum)
-
-
-class _WorkspaceRow(Protocol):
-    """What every generated workspace row has in common."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def description(self) -> str: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def created_by(self) -> uuid.UUID | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +27,7 @@ class Workspace:
     my_role: str
 
     @classmethod
-    def from_row(cls, row: _WorkspaceRow, my_role: str) -> Workspace:
+    def from_row(cls, row: WorkspaceRow | MembershipRow, my_role: str) -> Workspace:
         return cls(
             row.id, row.name, row.description, row.version, row.created_by,
             row.created_at, row.updated_at, my_role,

@@ -16,7 +16,7 @@ from lowcode.resources import Resources
 from lowcode.workspaces.access import require_role
 from lowcode.workspaces.errors import AlreadyMember, LastOwner, MemberNotFound
 from lowcode.workspaces.models import Member, Workspace
-from lowcode_gen.queries.workspaces import GetMemberRow, ListMembersRow
+from lowcode_gen.queries.workspaces import MemberRow
 
 
 async def list_workspaces(res: Resources, actor: Actor, page: PageRequest) -> PageOf:
@@ -41,7 +41,6 @@ async def create_workspace(
         row = await q.insert_workspace(
             conn, name=name.strip(), description=description, created_by=actor.user_id
         )
-        assert row is not None
         await q.insert_member(conn, workspace_id=row.id, user_id=actor.user_id, role="owner")
     return Workspace.from_row(row, "owner")
 
@@ -84,7 +83,7 @@ async def delete_workspace(res: Resources, actor: Actor, workspace_id: uuid.UUID
         await res.queries.workspaces.delete_workspace(conn, workspace_id=workspace_id)
 
 
-def _member(r: ListMembersRow | GetMemberRow | None) -> Member:
+def _member(r: MemberRow | None) -> Member:
     assert r is not None
     return Member(r.user_id, r.email, r.display_name, r.role, r.created_at, r.updated_at)
 

@@ -6,26 +6,46 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from lowcode_gen.queries.datasets import ROW_TYPES as _datasets_rows
+from lowcode_gen.queries.datasets import DatasetsQueries
+from lowcode_gen.queries.datasources import ROW_TYPES as _datasources_rows
+from lowcode_gen.queries.datasources import DatasourcesQueries
+from lowcode_gen.queries.flags import ROW_TYPES as _flags_rows
+from lowcode_gen.queries.flags import FlagsQueries
 from lowcode_gen.queries.identity import ROW_TYPES as _identity_rows
 from lowcode_gen.queries.identity import IdentityQueries
 from lowcode_gen.queries.jobs import ROW_TYPES as _jobs_rows
 from lowcode_gen.queries.jobs import JobsQueries
 from lowcode_gen.queries.pages import ROW_TYPES as _pages_rows
 from lowcode_gen.queries.pages import PagesQueries
+from lowcode_gen.queries.routing import ROW_TYPES as _routing_rows
+from lowcode_gen.queries.routing import RoutingQueries
+from lowcode_gen.queries.sync import ROW_TYPES as _sync_rows
+from lowcode_gen.queries.sync import SyncQueries
 from lowcode_gen.queries.workspaces import ROW_TYPES as _workspaces_rows
 from lowcode_gen.queries.workspaces import WorkspacesQueries
 
 
 class Queries(Protocol):
+    datasets: DatasetsQueries
+    datasources: DatasourcesQueries
+    flags: FlagsQueries
     identity: IdentityQueries
     jobs: JobsQueries
     pages: PagesQueries
+    routing: RoutingQueries
+    sync: SyncQueries
     workspaces: WorkspacesQueries
 
 
 ROW_TYPES: dict[str, type] = {
+    **_datasets_rows,
+    **_datasources_rows,
+    **_flags_rows,
     **_identity_rows,
     **_jobs_rows,
     **_pages_rows,
+    **_routing_rows,
+    **_sync_rows,
     **_workspaces_rows,
 }

@@ -14,6 +14,9 @@ from typing import Any, Protocol  # noqa: F401
 
 import asyncpg
 
+from lowcode_gen.queries._rows import PublicUserRow as PublicUserRow
+from lowcode_gen.queries._rows import UserRow as UserRow
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimRefreshTokenRow:
@@ -45,46 +48,6 @@ class GetSessionStateRow:
 
 
 @dataclass(frozen=True, slots=True)
-class GetUserRow:
-    """A row of `identity.get_user` (queries/identity/users.sql)."""
-
-    id: uuid.UUID
-    email: str
-    display_name: str
-    role: str
-    disabled: bool
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class GetUserByEmailRow:
-    """A row of `identity.get_user_by_email` (queries/identity/users.sql)."""
-
-    id: uuid.UUID
-    email: str
-    password_hash: str
-    display_name: str
-    role: str
-    disabled: bool
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class InsertUserRow:
-    """A row of `identity.insert_user` (queries/identity/users.sql)."""
-
-    id: uuid.UUID
-    email: str
-    display_name: str
-    role: str
-    disabled: bool
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
 class ListLiveSessionsRow:
     """A row of `identity.list_live_sessions` (queries/identity/sessions.sql)."""
 
@@ -110,43 +73,13 @@ class RevokeUserSessionsRow:
     id: uuid.UUID
 
 
-@dataclass(frozen=True, slots=True)
-class SearchUsersRow:
-    """A row of `identity.search_users` (queries/identity/users.sql)."""
-
-    id: uuid.UUID
-    email: str
-    display_name: str
-    role: str
-    disabled: bool
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateDisplayNameRow:
-    """A row of `identity.update_display_name` (queries/identity/users.sql)."""
-
-    id: uuid.UUID
-    email: str
-    display_name: str
-    role: str
-    disabled: bool
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateRoleAndStatusRow:
-    """A row of `identity.update_role_and_status` (queries/identity/users.sql)."""
-
-    id: uuid.UUID
-    email: str
-    display_name: str
-    role: str
-    disabled: bool
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+# Each query's own row name, kept for code written against it.
+GetUserRow = PublicUserRow
+GetUserByEmailRow = UserRow
+InsertUserRow = PublicUserRow
+SearchUsersRow = PublicUserRow
+UpdateDisplayNameRow = PublicUserRow
+UpdateRoleAndStatusRow = PublicUserRow
 
 
 class IdentityQueries(Protocol):
@@ -159,34 +92,34 @@ class IdentityQueries(Protocol):
     async def find_refresh_token(self, conn: asyncpg.Connection, *, token_hash: bytes) -> FindRefreshTokenRow | None: ...
     async def get_password_hash(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> str | None: ...
     async def get_session_state(self, conn: asyncpg.Connection, *, session_id: uuid.UUID) -> GetSessionStateRow | None: ...
-    async def get_user(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> GetUserRow | None: ...
-    async def get_user_by_email(self, conn: asyncpg.Connection, *, email: str) -> GetUserByEmailRow | None: ...
+    async def get_user(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> PublicUserRow | None: ...
+    async def get_user_by_email(self, conn: asyncpg.Connection, *, email: str) -> UserRow | None: ...
     async def insert_refresh_token(self, conn: asyncpg.Connection, *, session_id: uuid.UUID, parent_id: uuid.UUID | None, token_hash: bytes) -> int: ...
-    async def insert_session(self, conn: asyncpg.Connection, *, user_id: uuid.UUID, user_agent: str | None, ip: str | None, expires_at: datetime.datetime) -> uuid.UUID | None: ...
-    async def insert_user(self, conn: asyncpg.Connection, *, email: str, password_hash: str, display_name: str, role: str) -> InsertUserRow | None: ...
+    async def insert_session(self, conn: asyncpg.Connection, *, user_id: uuid.UUID, user_agent: str | None, ip: str | None, expires_at: datetime.datetime) -> uuid.UUID: ...
+    async def insert_user(self, conn: asyncpg.Connection, *, email: str, password_hash: str, display_name: str, role: str) -> PublicUserRow: ...
     def list_live_sessions(self, conn: asyncpg.Connection, *, user_id: uuid.UUID, limit: int, offset: int) -> AsyncIterator[ListLiveSessionsRow]: ...
     def live_session_ids(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> AsyncIterator[LiveSessionIdsRow]: ...
     async def lock_user(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> uuid.UUID | None: ...
     async def revoke_session(self, conn: asyncpg.Connection, *, reason: str, session_id: uuid.UUID) -> int: ...
     def revoke_user_sessions(self, conn: asyncpg.Connection, *, reason: str, user_id: uuid.UUID, keep_session_id: uuid.UUID | None) -> AsyncIterator[RevokeUserSessionsRow]: ...
-    def search_users(self, conn: asyncpg.Connection, *, query: str | None, role: str | None, disabled: bool | None, limit: int, offset: int) -> AsyncIterator[SearchUsersRow]: ...
+    def search_users(self, conn: asyncpg.Connection, *, query: str | None, role: str | None, disabled: bool | None, limit: int, offset: int) -> AsyncIterator[PublicUserRow]: ...
     async def touch_session(self, conn: asyncpg.Connection, *, session_id: uuid.UUID) -> int: ...
-    async def update_display_name(self, conn: asyncpg.Connection, *, display_name: str, user_id: uuid.UUID) -> UpdateDisplayNameRow | None: ...
+    async def update_display_name(self, conn: asyncpg.Connection, *, display_name: str, user_id: uuid.UUID) -> PublicUserRow | None: ...
     async def update_password_hash(self, conn: asyncpg.Connection, *, password_hash: str, user_id: uuid.UUID) -> int: ...
-    async def update_role_and_status(self, conn: asyncpg.Connection, *, role: str | None, disabled: bool | None, user_id: uuid.UUID) -> UpdateRoleAndStatusRow | None: ...
+    async def update_role_and_status(self, conn: asyncpg.Connection, *, role: str | None, disabled: bool | None, user_id: uuid.UUID) -> PublicUserRow | None: ...
 
 
 ROW_TYPES: dict[str, type] = {
     "identity.claim_refresh_token": ClaimRefreshTokenRow,
     "identity.find_refresh_token": FindRefreshTokenRow,
     "identity.get_session_state": GetSessionStateRow,
-    "identity.get_user": GetUserRow,
-    "identity.get_user_by_email": GetUserByEmailRow,
-    "identity.insert_user": InsertUserRow,
+    "identity.get_user": PublicUserRow,
+    "identity.get_user_by_email": UserRow,
+    "identity.insert_user": PublicUserRow,
     "identity.list_live_sessions": ListLiveSessionsRow,
     "identity.live_session_ids": LiveSessionIdsRow,
     "identity.revoke_user_sessions": RevokeUserSessionsRow,
-    "identity.search_users": SearchUsersRow,
-    "identity.update_display_name": UpdateDisplayNameRow,
-    "identity.update_role_and_status": UpdateRoleAndStatusRow,
+    "identity.search_users": PublicUserRow,
+    "identity.update_display_name": PublicUserRow,
+    "identity.update_role_and_status": PublicUserRow,
 }

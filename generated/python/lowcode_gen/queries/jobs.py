@@ -93,6 +93,7 @@ class QueueDepthRow:
     held: int
 
 
+
 class JobsQueries(Protocol):
     async def claim_cron_tick(self, conn: asyncpg.Connection, *, schedule: str, tick: datetime.datetime) -> bool | None: ...
     async def count_jobs(self, conn: asyncpg.Connection, *, statuses: list[str], entrypoint: str | None) -> int: ...

@@ -14,16 +14,9 @@ from typing import Any, Protocol  # noqa: F401
 
 import asyncpg
 
-
-@dataclass(frozen=True, slots=True)
-class FindOpRow:
-    """A row of `pages.find_op` (queries/pages/ops.sql)."""
-
-    version: int
-    patch: Any
-    op_id: str
-    actor: uuid.UUID | None
-    at: datetime.datetime
+from lowcode_gen.queries._rows import PageHeadRow as PageHeadRow
+from lowcode_gen.queries._rows import PageOpEntryRow as PageOpEntryRow
+from lowcode_gen.queries._rows import PageSummaryRow as PageSummaryRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +46,6 @@ class GetPageForMemberRow:
 
 
 @dataclass(frozen=True, slots=True)
-class GetPageHeadRow:
-    """A row of `pages.get_page_head` (queries/pages/pages.sql)."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    schema: Any
-    version: int
-    snapshot_version: int
-    snapshot_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
 class GetRevisionRow:
     """A row of `pages.get_revision` (queries/pages/revisions.sql)."""
 
@@ -73,34 +54,6 @@ class GetRevisionRow:
     reason: str
     created_by: uuid.UUID | None
     created_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class InsertPageRow:
-    """A row of `pages.insert_page` (queries/pages/pages.sql)."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    title: str
-    version: int
-    created_by: uuid.UUID | None
-    created_at: datetime.datetime
-    updated_by: uuid.UUID | None
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ListPagesRow:
-    """A row of `pages.list_pages` (queries/pages/pages.sql)."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    title: str
-    version: int
-    created_by: uuid.UUID | None
-    created_at: datetime.datetime
-    updated_by: uuid.UUID | None
-    updated_at: datetime.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,41 +66,14 @@ class ListRevisionsRow:
     created_at: datetime.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class LockPageHeadRow:
-    """A row of `pages.lock_page_head` (queries/pages/pages.sql)."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    schema: Any
-    version: int
-    snapshot_version: int
-    snapshot_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class OpsAfterRow:
-    """A row of `pages.ops_after` (queries/pages/ops.sql)."""
-
-    version: int
-    patch: Any
-    op_id: str
-    actor: uuid.UUID | None
-    at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateTitleRow:
-    """A row of `pages.update_title` (queries/pages/pages.sql)."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    title: str
-    version: int
-    created_by: uuid.UUID | None
-    created_at: datetime.datetime
-    updated_by: uuid.UUID | None
-    updated_at: datetime.datetime
+# Each query's own row name, kept for code written against it.
+FindOpRow = PageOpEntryRow
+GetPageHeadRow = PageHeadRow
+InsertPageRow = PageSummaryRow
+ListPagesRow = PageSummaryRow
+LockPageHeadRow = PageHeadRow
+OpsAfterRow = PageOpEntryRow
+UpdateTitleRow = PageSummaryRow
 
 
 class PagesQueries(Protocol):
@@ -156,33 +82,33 @@ class PagesQueries(Protocol):
     async def compact_page_ops(self, conn: asyncpg.Connection, *, keep_revisions: int, older_than: datetime.datetime, max_rows: int) -> int: ...
     async def count_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None) -> int: ...
     async def count_revisions(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> int: ...
-    async def find_op(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, op_id: str) -> FindOpRow | None: ...
+    async def find_op(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, op_id: str) -> PageOpEntryRow | None: ...
     def find_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, op_ids: list[str]) -> AsyncIterator[FindOpsRow]: ...
     async def get_page_for_member(self, conn: asyncpg.Connection, *, user_id: uuid.UUID, page_id: uuid.UUID) -> GetPageForMemberRow | None: ...
-    async def get_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> GetPageHeadRow | None: ...
+    async def get_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> PageHeadRow | None: ...
     async def get_revision(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, version: int) -> GetRevisionRow | None: ...
-    async def insert_page(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, title: str, schema: Any, created_by: uuid.UUID) -> InsertPageRow | None: ...
+    async def insert_page(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, title: str, schema: Any, created_by: uuid.UUID) -> PageSummaryRow: ...
     async def insert_revision(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, version: int, schema: Any, reason: str, created_by: uuid.UUID | None) -> int: ...
-    def list_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None, sort: str, limit: int, offset: int) -> AsyncIterator[ListPagesRow]: ...
+    def list_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None, sort: str, limit: int, offset: int) -> AsyncIterator[PageSummaryRow]: ...
     def list_revisions(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, limit: int, offset: int) -> AsyncIterator[ListRevisionsRow]: ...
-    async def lock_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> LockPageHeadRow | None: ...
+    async def lock_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> PageHeadRow | None: ...
     async def notify_page_ops(self, conn: asyncpg.Connection, *, payload: str) -> None: ...
-    def ops_after(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int) -> AsyncIterator[OpsAfterRow]: ...
+    def ops_after(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int) -> AsyncIterator[PageOpEntryRow]: ...
     async def soft_delete_page(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> int: ...
-    async def update_title(self, conn: asyncpg.Connection, *, title: str, updated_by: uuid.UUID, page_id: uuid.UUID) -> UpdateTitleRow | None: ...
+    async def update_title(self, conn: asyncpg.Connection, *, title: str, updated_by: uuid.UUID, page_id: uuid.UUID) -> PageSummaryRow | None: ...
     async def write_snapshot(self, conn: asyncpg.Connection, *, schema: Any, snapshot_version: int, page_id: uuid.UUID) -> int: ...
 
 
 ROW_TYPES: dict[str, type] = {
-    "pages.find_op": FindOpRow,
+    "pages.find_op": PageOpEntryRow,
     "pages.find_ops": FindOpsRow,
     "pages.get_page_for_member": GetPageForMemberRow,
-    "pages.get_page_head": GetPageHeadRow,
+    "pages.get_page_head": PageHeadRow,
     "pages.get_revision": GetRevisionRow,
-    "pages.insert_page": InsertPageRow,
-    "pages.list_pages": ListPagesRow,
+    "pages.insert_page": PageSummaryRow,
+    "pages.list_pages": PageSummaryRow,
     "pages.list_revisions": ListRevisionsRow,
-    "pages.lock_page_head": LockPageHeadRow,
-    "pages.ops_after": OpsAfterRow,
-    "pages.update_title": UpdateTitleRow,
+    "pages.lock_page_head": PageHeadRow,
+    "pages.ops_after": PageOpEntryRow,
+    "pages.update_title": PageSummaryRow,
 }

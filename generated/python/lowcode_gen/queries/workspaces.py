@@ -14,81 +14,10 @@ from typing import Any, Protocol  # noqa: F401
 
 import asyncpg
 
-
-@dataclass(frozen=True, slots=True)
-class GetMemberRow:
-    """A row of `workspaces.get_member` (queries/workspaces/members.sql)."""
-
-    user_id: uuid.UUID
-    email: str
-    display_name: str
-    role: str
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class GetMembershipRow:
-    """A row of `workspaces.get_membership` (queries/workspaces/workspaces.sql)."""
-
-    id: uuid.UUID
-    name: str
-    description: str
-    version: int
-    created_by: uuid.UUID | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    my_role: str
-
-
-@dataclass(frozen=True, slots=True)
-class InsertMemberRow:
-    """A row of `workspaces.insert_member` (queries/workspaces/members.sql)."""
-
-    workspace_id: uuid.UUID
-    user_id: uuid.UUID
-    role: str
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class InsertWorkspaceRow:
-    """A row of `workspaces.insert_workspace` (queries/workspaces/workspaces.sql)."""
-
-    id: uuid.UUID
-    name: str
-    description: str
-    version: int
-    created_by: uuid.UUID | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ListMembersRow:
-    """A row of `workspaces.list_members` (queries/workspaces/members.sql)."""
-
-    user_id: uuid.UUID
-    email: str
-    display_name: str
-    role: str
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ListWorkspacesOfUserRow:
-    """A row of `workspaces.list_workspaces_of_user` (queries/workspaces/workspaces.sql)."""
-
-    id: uuid.UUID
-    name: str
-    description: str
-    version: int
-    created_by: uuid.UUID | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    my_role: str
+from lowcode_gen.queries._rows import MemberRow as MemberRow
+from lowcode_gen.queries._rows import MembershipRow as MembershipRow
+from lowcode_gen.queries._rows import WorkspaceMemberRow as WorkspaceMemberRow
+from lowcode_gen.queries._rows import WorkspaceRow as WorkspaceRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +34,14 @@ class SoleOwnedWorkspacesRow:
     workspace_id: uuid.UUID
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateWorkspaceRow:
-    """A row of `workspaces.update_workspace` (queries/workspaces/workspaces.sql)."""
-
-    id: uuid.UUID
-    name: str
-    description: str
-    version: int
-    created_by: uuid.UUID | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+# Each query's own row name, kept for code written against it.
+GetMemberRow = MemberRow
+GetMembershipRow = MembershipRow
+InsertMemberRow = WorkspaceMemberRow
+InsertWorkspaceRow = WorkspaceRow
+ListMembersRow = MemberRow
+ListWorkspacesOfUserRow = MembershipRow
+UpdateWorkspaceRow = WorkspaceRow
 
 
 class WorkspacesQueries(Protocol):
@@ -123,27 +49,27 @@ class WorkspacesQueries(Protocol):
     async def count_workspaces_of_user(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> int: ...
     async def delete_member(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, user_id: uuid.UUID) -> int: ...
     async def delete_workspace(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID) -> int: ...
-    async def get_member(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, user_id: uuid.UUID) -> GetMemberRow | None: ...
-    async def get_membership(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, user_id: uuid.UUID) -> GetMembershipRow | None: ...
+    async def get_member(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, user_id: uuid.UUID) -> MemberRow | None: ...
+    async def get_membership(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, user_id: uuid.UUID) -> MembershipRow | None: ...
     async def get_workspace_version(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID) -> int | None: ...
-    async def insert_member(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, user_id: uuid.UUID, role: str) -> InsertMemberRow | None: ...
-    async def insert_workspace(self, conn: asyncpg.Connection, *, name: str, description: str, created_by: uuid.UUID) -> InsertWorkspaceRow | None: ...
-    def list_members(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, limit: int, offset: int) -> AsyncIterator[ListMembersRow]: ...
-    def list_workspaces_of_user(self, conn: asyncpg.Connection, *, user_id: uuid.UUID, limit: int, offset: int) -> AsyncIterator[ListWorkspacesOfUserRow]: ...
+    async def insert_member(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, user_id: uuid.UUID, role: str) -> WorkspaceMemberRow: ...
+    async def insert_workspace(self, conn: asyncpg.Connection, *, name: str, description: str, created_by: uuid.UUID) -> WorkspaceRow: ...
+    def list_members(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, limit: int, offset: int) -> AsyncIterator[MemberRow]: ...
+    def list_workspaces_of_user(self, conn: asyncpg.Connection, *, user_id: uuid.UUID, limit: int, offset: int) -> AsyncIterator[MembershipRow]: ...
     def lock_owners(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID) -> AsyncIterator[LockOwnersRow]: ...
     def sole_owned_workspaces(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> AsyncIterator[SoleOwnedWorkspacesRow]: ...
     async def update_member_role(self, conn: asyncpg.Connection, *, role: str, workspace_id: uuid.UUID, user_id: uuid.UUID) -> int: ...
-    async def update_workspace(self, conn: asyncpg.Connection, *, name: str | None, description: str | None, workspace_id: uuid.UUID, expected_version: int | None) -> UpdateWorkspaceRow | None: ...
+    async def update_workspace(self, conn: asyncpg.Connection, *, name: str | None, description: str | None, workspace_id: uuid.UUID, expected_version: int | None) -> WorkspaceRow | None: ...
 
 
 ROW_TYPES: dict[str, type] = {
-    "workspaces.get_member": GetMemberRow,
-    "workspaces.get_membership": GetMembershipRow,
-    "workspaces.insert_member": InsertMemberRow,
-    "workspaces.insert_workspace": InsertWorkspaceRow,
-    "workspaces.list_members": ListMembersRow,
-    "workspaces.list_workspaces_of_user": ListWorkspacesOfUserRow,
+    "workspaces.get_member": MemberRow,
+    "workspaces.get_membership": MembershipRow,
+    "workspaces.insert_member": WorkspaceMemberRow,
+    "workspaces.insert_workspace": WorkspaceRow,
+    "workspaces.list_members": MemberRow,
+    "workspaces.list_workspaces_of_user": MembershipRow,
     "workspaces.lock_owners": LockOwnersRow,
     "workspaces.sole_owned_workspaces": SoleOwnedWorkspacesRow,
-    "workspaces.update_workspace": UpdateWorkspaceRow,
+    "workspaces.update_workspace": WorkspaceRow,
 }

@@ -4,13 +4,26 @@
 # This file has been @generated
 
 __all__ = (
+    "AccessKind",
+    "Catalog",
+    "CatalogColumn",
+    "CatalogTable",
     "ColumnRef",
+    "Diagnostic",
+    "FunctionRef",
+    "OutputColumn",
     "ParseRequest",
     "ParseResponse",
+    "Severity",
+    "Span",
     "SqlServiceBase",
     "SqlServiceStub",
     "StatementKind",
     "TableRef",
+    "TranspileRequest",
+    "TranspileResponse",
+    "ValidateRequest",
+    "ValidateResponse",
 )
 
 from dataclasses import dataclass
@@ -31,6 +44,63 @@ _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
 
 
+class AccessKind(betterproto2.Enum):
+    """
+    How a statement touches a table. Row locks (SELECT … FOR UPDATE/SHARE)
+    count as WRITE: they need write privileges and block writers.
+    """
+
+    UNSPECIFIED = 0
+
+    READ = 1
+
+    WRITE = 2
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "ACCESS_KIND_UNSPECIFIED",
+            1: "ACCESS_KIND_READ",
+            2: "ACCESS_KIND_WRITE",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "ACCESS_KIND_UNSPECIFIED": 0,
+            "ACCESS_KIND_READ": 1,
+            "ACCESS_KIND_WRITE": 2,
+        }
+
+
+class Severity(betterproto2.Enum):
+    UNSPECIFIED = 0
+
+    ERROR = 1
+
+    WARNING = 2
+
+    INFO = 3
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "SEVERITY_UNSPECIFIED",
+            1: "SEVERITY_ERROR",
+            2: "SEVERITY_WARNING",
+            3: "SEVERITY_INFO",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "SEVERITY_UNSPECIFIED": 0,
+            "SEVERITY_ERROR": 1,
+            "SEVERITY_WARNING": 2,
+            "SEVERITY_INFO": 3,
+        }
+
+
 class StatementKind(betterproto2.Enum):
     UNSPECIFIED = 0
 
@@ -46,6 +116,8 @@ class StatementKind(betterproto2.Enum):
 
     OTHER = 6
 
+    MERGE = 7
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
@@ -56,6 +128,7 @@ class StatementKind(betterproto2.Enum):
             4: "STATEMENT_KIND_DELETE",
             5: "STATEMENT_KIND_DDL",
             6: "STATEMENT_KIND_OTHER",
+            7: "STATEMENT_KIND_MERGE",
         }
 
     @classmethod
@@ -68,7 +141,53 @@ class StatementKind(betterproto2.Enum):
             "STATEMENT_KIND_DELETE": 4,
             "STATEMENT_KIND_DDL": 5,
             "STATEMENT_KIND_OTHER": 6,
+            "STATEMENT_KIND_MERGE": 7,
         }
+
+
+@dataclass(eq=False, repr=False)
+class Catalog(betterproto2.Message):
+    """
+    The schema a statement is validated against, sent inline (a registered
+    catalog id can be added later without breaking this shape).
+    """
+
+    default_schema: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Schema of unqualified table names, e.g. "public".
+    """
+
+    tables: "list[CatalogTable]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
+
+
+default_message_pool.register_message("calcite.v1", "Catalog", Catalog)
+
+
+@dataclass(eq=False, repr=False)
+class CatalogColumn(betterproto2.Message):
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    type: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The source database's type name, e.g. "integer", "character varying".
+    """
+
+    nullable: "bool" = betterproto2.field(3, betterproto2.TYPE_BOOL)
+
+
+default_message_pool.register_message("calcite.v1", "CatalogColumn", CatalogColumn)
+
+
+@dataclass(eq=False, repr=False)
+class CatalogTable(betterproto2.Message):
+    schema: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    name: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    columns: "list[CatalogColumn]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
+
+
+default_message_pool.register_message("calcite.v1", "CatalogTable", CatalogTable)
 
 
 @dataclass(eq=False, repr=False)
@@ -82,12 +201,66 @@ default_message_pool.register_message("calcite.v1", "ColumnRef", ColumnRef)
 
 
 @dataclass(eq=False, repr=False)
+class Diagnostic(betterproto2.Message):
+    severity: "Severity" = betterproto2.field(
+        1, betterproto2.TYPE_ENUM, default_factory=lambda: Severity(0)
+    )
+
+    code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Stable code: SYNTAX_ERROR, EMPTY_STATEMENT, MULTIPLE_STATEMENTS,
+    UNKNOWN_TABLE, UNKNOWN_COLUMN, AMBIGUOUS_COLUMN, VALIDATION_ERROR.
+    """
+
+    message: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    span: "Span | None" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, optional=True)
+
+    expected: "list[str]" = betterproto2.field(5, betterproto2.TYPE_STRING, repeated=True)
+    """
+    Tokens the parser would have accepted, when it knows them.
+    """
+
+
+default_message_pool.register_message("calcite.v1", "Diagnostic", Diagnostic)
+
+
+@dataclass(eq=False, repr=False)
+class FunctionRef(betterproto2.Message):
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    user_defined: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+    """
+    True for functions the service does not know (user-defined or
+    vendor-specific): they may have side effects.
+    """
+
+    span: "Span | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
+
+
+default_message_pool.register_message("calcite.v1", "FunctionRef", FunctionRef)
+
+
+@dataclass(eq=False, repr=False)
+class OutputColumn(betterproto2.Message):
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    type: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Type name in the request's dialect; "UNKNOWN" when it cannot be derived.
+    """
+
+
+default_message_pool.register_message("calcite.v1", "OutputColumn", OutputColumn)
+
+
+@dataclass(eq=False, repr=False)
 class ParseRequest(betterproto2.Message):
     sql: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
     dialect: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    Source dialect, e.g. "postgres", "mysql", "calcite".
+    Dialect of `sql`: "postgres", "mysql", "bigquery", "snowflake", "spark"…
     """
 
 
@@ -99,6 +272,10 @@ class ParseResponse(betterproto2.Message):
     kind: "StatementKind" = betterproto2.field(
         1, betterproto2.TYPE_ENUM, default_factory=lambda: StatementKind(0)
     )
+    """
+    Normalised: every query (a SELECT with LIMIT, ORDER BY, WITH, UNION…) is
+    SELECT, not Calcite's ORDER_BY / WITH kinds.
+    """
 
     tables: "list[TableRef]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
 
@@ -106,8 +283,43 @@ class ParseResponse(betterproto2.Message):
 
     normalized_sql: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
 
+    diagnostics: "list[Diagnostic]" = betterproto2.field(
+        5, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+
+    statement_count: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
+    """
+    Statements found in `sql`; more than one is an error diagnostic.
+    """
+
+    functions: "list[FunctionRef]" = betterproto2.field(7, betterproto2.TYPE_MESSAGE, repeated=True)
+
 
 default_message_pool.register_message("calcite.v1", "ParseResponse", ParseResponse)
+
+
+@dataclass(eq=False, repr=False)
+class Span(betterproto2.Message):
+    """
+    A range in the request's `sql`. Lines and columns are 1-based and
+    inclusive (Calcite's SqlParserPos); offsets are 0-based character indexes,
+    `end_offset` inclusive. Zero line means "no position".
+    """
+
+    start_line: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+
+    start_column: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+
+    end_line: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+
+    end_column: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+
+    start_offset: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
+
+    end_offset: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
+
+
+default_message_pool.register_message("calcite.v1", "Span", Span)
 
 
 @dataclass(eq=False, repr=False)
@@ -118,8 +330,94 @@ class TableRef(betterproto2.Message):
 
     alias: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
 
+    access: "AccessKind" = betterproto2.field(
+        4, betterproto2.TYPE_ENUM, default_factory=lambda: AccessKind(0)
+    )
+
+    span: "Span | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True)
+
 
 default_message_pool.register_message("calcite.v1", "TableRef", TableRef)
+
+
+@dataclass(eq=False, repr=False)
+class TranspileRequest(betterproto2.Message):
+    sql: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    from_dialect: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    to_dialect: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    pretty: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
+
+
+default_message_pool.register_message("calcite.v1", "TranspileRequest", TranspileRequest)
+
+
+@dataclass(eq=False, repr=False)
+class TranspileResponse(betterproto2.Message):
+    sql: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    warnings: "list[str]" = betterproto2.field(2, betterproto2.TYPE_STRING, repeated=True)
+    """
+    Constructs the target dialect cannot express exactly.
+    """
+
+    diagnostics: "list[Diagnostic]" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    Syntax errors in the input (then `sql` is empty).
+    """
+
+
+default_message_pool.register_message("calcite.v1", "TranspileResponse", TranspileResponse)
+
+
+@dataclass(eq=False, repr=False)
+class ValidateRequest(betterproto2.Message):
+    sql: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    dialect: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    catalog: "Catalog | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
+
+
+default_message_pool.register_message("calcite.v1", "ValidateRequest", ValidateRequest)
+
+
+@dataclass(eq=False, repr=False)
+class ValidateResponse(betterproto2.Message):
+    kind: "StatementKind" = betterproto2.field(
+        1, betterproto2.TYPE_ENUM, default_factory=lambda: StatementKind(0)
+    )
+
+    tables: "list[TableRef]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    Catalog tables the statement reads or writes (CTE names are not tables).
+    """
+
+    columns: "list[ColumnRef]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
+
+    output_columns: "list[OutputColumn]" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+
+    diagnostics: "list[Diagnostic]" = betterproto2.field(
+        5, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+
+    normalized_sql: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    The statement with every name qualified against the catalog.
+    """
+
+    statement_count: "int" = betterproto2.field(7, betterproto2.TYPE_INT32)
+
+    functions: "list[FunctionRef]" = betterproto2.field(8, betterproto2.TYPE_MESSAGE, repeated=True)
+
+
+default_message_pool.register_message("calcite.v1", "ValidateResponse", ValidateResponse)
 
 
 class SqlServiceStub(betterproto2_grpclib.ServiceStub):
@@ -132,7 +430,7 @@ class SqlServiceStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "ParseResponse":
         """
-        Parse one statement: its kind, referenced tables and columns, normalized text.
+        One statement: its kind, the tables and columns it names, normalised text.
         """
 
         return await self._unary_unary(
@@ -144,11 +442,69 @@ class SqlServiceStub(betterproto2_grpclib.ServiceStub):
             metadata=metadata,
         )
 
+    async def validate(
+        self,
+        message: "ValidateRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "ValidateResponse":
+        """
+        Parse and validate one statement against an inline catalog: resolved
+        tables (with how each is accessed), resolved columns, output columns.
+        """
+
+        return await self._unary_unary(
+            "/calcite.v1.SqlService/Validate",
+            message,
+            ValidateResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def transpile(
+        self,
+        message: "TranspileRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "TranspileResponse":
+        """
+        Rewrite one statement from one dialect into another.
+        """
+
+        return await self._unary_unary(
+            "/calcite.v1.SqlService/Transpile",
+            message,
+            TranspileResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
 
 class SqlServiceBase(betterproto2_grpclib.ServiceBase):
     async def parse(self, message: "ParseRequest") -> "ParseResponse":
         """
-        Parse one statement: its kind, referenced tables and columns, normalized text.
+        One statement: its kind, the tables and columns it names, normalised text.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def validate(self, message: "ValidateRequest") -> "ValidateResponse":
+        """
+        Parse and validate one statement against an inline catalog: resolved
+        tables (with how each is accessed), resolved columns, output columns.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def transpile(self, message: "TranspileRequest") -> "TranspileResponse":
+        """
+        Rewrite one statement from one dialect into another.
         """
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
@@ -161,6 +517,22 @@ class SqlServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.parse(request)
         await stream.send_message(response)
 
+    async def __rpc_validate(
+        self, stream: "grpclib.server.Stream[ValidateRequest, ValidateResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.validate(request)
+        await stream.send_message(response)
+
+    async def __rpc_transpile(
+        self, stream: "grpclib.server.Stream[TranspileRequest, TranspileResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.transpile(request)
+        await stream.send_message(response)
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/calcite.v1.SqlService/Parse": grpclib.const.Handler(
@@ -168,5 +540,17 @@ class SqlServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 ParseRequest,
                 ParseResponse,
+            ),
+            "/calcite.v1.SqlService/Validate": grpclib.const.Handler(
+                self.__rpc_validate,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                ValidateRequest,
+                ValidateResponse,
+            ),
+            "/calcite.v1.SqlService/Transpile": grpclib.const.Handler(
+                self.__rpc_transpile,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                TranspileRequest,
+                TranspileResponse,
             ),
         }

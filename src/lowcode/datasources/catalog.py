@@ -1,0 +1,90 @@
+"""A datasource's live catalog (tables → columns → types) from its
+information_schema, cached briefly per datasource version."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from lowcode.datasources.errors import DatasourceUnreachable
+from lowcode.datasources.models import ConnectionTarget
+from lowcode.platform.db import Connection
+from lowcode.sql.models import Catalog, CatalogColumn, CatalogTable
+
+if TYPE_CHECKING:
+    from lowcode.resources import Resources
+
+# A catalog beyond this is cut (and validation may then report a real table
+# as unknown); it bounds the memory and the request sent to the SQL service.
+MAX_CATALOG_COLUMNS = 50_000
+
+
+class CatalogCache:
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[uuid.UUID, tuple[int, float, Catalog]] = {}
+
+    def get(self, datasource_id: uuid.UUID, version: int) -> Catalog | None:
+        entry = self._entries.get(datasource_id)
+        if entry is None or entry[0] != version or entry[1] < time.monotonic():
+            return None
+        return entry[2]
+
+    def put(self, datasource_id: uuid.UUID, version: int, catalog: Catalog) -> None:
+        self._entries[datasource_id] = (version, time.monotonic() + self.ttl_s, catalog)
+
+    def forget(self, datasource_id: uuid.UUID) -> None:
+        self._entries.pop(datasource_id, None)
+
+
+def _tables(rows: Iterable[tuple[str, str, str, str, bool]]) -> tuple[CatalogTable, ...]:
+    grouped: dict[tuple[str, str], list[CatalogColumn]] = {}
+    for schema, table, column, typ, nullable in rows:
+        grouped.setdefault((schema, table), []).append(CatalogColumn(column, typ, nullable))
+    return tuple(CatalogTable(s, t, tuple(cols)) for (s, t), cols in grouped.items())
+
+
+async def read_catalog(res: Resources, conn: Connection) -> Catalog:
+    q = res.queries.datasources
+    default = await q.get_current_schema(conn) or "public"
+    rows = [
+        (
+            r.schema_name or "",
+            r.table_name or "",
+            r.column_name or "",
+            r.data_type or "",
+            bool(r.nullable),
+        )
+        async for r in q.list_catalog_columns(conn, max_columns=MAX_CATALOG_COLUMNS)
+    ]
+    return Catalog(default, _tables(rows))
+
+
+async def live_catalog(res: Resources, target: ConnectionTarget) -> Catalog:
+    """The datasource's catalog, from the cache when it is fresh."""
+    cache = res.datasource_pools.catalogs
+    cached = cache.get(target.id, target.version)
+    if cached is not None:
+        return cached
+    async with res.datasource_pools.acquire(target) as conn:
+        try:
+            catalog = await read_catalog(res, conn)
+        except asyncpg.PostgresError as e:
+            raise DatasourceUnreachable(f"cannot read the datasource's catalog: {e}") from e
+    cache.put(target.id, target.version, catalog)
+    return catalog
+
+
+async def volatile_functions(
+    res: Resources, target: ConnectionTarget, names: list[str]
+) -> set[str]:
+    """Which of `names` have a VOLATILE overload on the datasource (may write)."""
+    if not names:
+        return set()
+    async with res.datasource_pools.acquire(target) as conn:
+        rows = res.queries.datasources.list_volatile_functions(conn, names=names)
+        return {r.name async for r in rows if r.name}

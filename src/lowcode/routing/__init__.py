@@ -1,0 +1,1 @@
+"""Per-workspace routing to the legacy backend, with fallback (see middleware.py)."""

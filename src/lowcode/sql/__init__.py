@@ -1,0 +1,1 @@
+"""SQL service: parse, validate and transpile through the Calcite-shaped gRPC peer."""

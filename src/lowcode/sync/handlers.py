@@ -1,0 +1,111 @@
+"""HTTP handlers of the sync context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from connexion import request
+
+from lowcode.identity.models import Actor
+from lowcode.platform.pagination import PageRequest
+from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.resources import from_request
+from lowcode.sync import service
+from lowcode.sync.service import UNCHANGED, JobFields, sink_from_api, source_from_api
+
+
+def _fields(body: dict[str, Any]) -> JobFields:
+    return JobFields(
+        name=body.get("name"),
+        description=body.get("description"),
+        source=source_from_api(body["source"]) if "source" in body else None,
+        sink=sink_from_api(body["sink"]) if "sink" in body else None,
+        mode=body.get("mode"),
+        key_columns=tuple(body["key_columns"]) if "key_columns" in body else None,
+        schedule=body.get("schedule", UNCHANGED),
+    )
+
+
+async def list_sync_jobs(
+    token_info: dict[str, Any], workspace_id: str, page: int = 1, page_size: int = 20
+) -> JsonReply:
+    result = await service.list_sync_jobs(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        PageRequest(page, page_size),
+    )
+    return json_reply(result.to_api())
+
+
+async def create_sync_job(
+    token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
+) -> JsonReply:
+    created = await service.create_sync_job(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(workspace_id),
+        _fields(body),
+    )
+    return json_reply(created.to_api(), 201)
+
+
+async def get_sync_job(token_info: dict[str, Any], job_id: str) -> JsonReply:
+    found = await service.get_sync_job(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(job_id)
+    )
+    return json_reply(found.to_api())
+
+
+async def update_sync_job(
+    token_info: dict[str, Any], job_id: str, body: dict[str, Any]
+) -> JsonReply:
+    updated = await service.update_sync_job(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(job_id),
+        _fields(body),
+        body.get("version"),
+    )
+    return json_reply(updated.to_api())
+
+
+async def delete_sync_job(token_info: dict[str, Any], job_id: str) -> NoContent:
+    await service.delete_sync_job(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(job_id)
+    )
+    return no_content()
+
+
+async def start_sync_run(token_info: dict[str, Any], job_id: str) -> JsonReply:
+    run = await service.start_run(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(job_id)
+    )
+    return json_reply(run.to_api(), 202)
+
+
+async def list_sync_runs(
+    token_info: dict[str, Any], job_id: str, page: int = 1, page_size: int = 20
+) -> JsonReply:
+    result = await service.list_runs(
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(job_id),
+        PageRequest(page, page_size),
+    )
+    return json_reply(result.to_api())
+
+
+async def get_sync_run(token_info: dict[str, Any], run_id: str) -> JsonReply:
+    run = await service.get_run(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(run_id)
+    )
+    return json_reply(run.to_api())
+
+
+async def cancel_sync_run(token_info: dict[str, Any], run_id: str) -> JsonReply:
+    run = await service.cancel_run(
+        from_request(request), Actor.from_token_info(token_info), uuid.UUID(run_id)
+    )
+    return json_reply(run.to_api(), 202)

@@ -1,0 +1,3 @@
+from lowcode_peers.server import main
+
+main()

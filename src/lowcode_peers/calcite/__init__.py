@@ -1,0 +1,1 @@
+"""The SQL service peer (`calcite.v1.SqlService`) implemented with sqlglot."""
