@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 
@@ -54,6 +55,14 @@ def _peak_rss_mb(pid: int) -> float:
     raise AssertionError("no VmHWM")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used. The cost checks below compare
+    CPU, not wall time: the suite shares two cores with other work, and a
+    loaded machine stretches wall time without the server doing more."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture(scope="module")
 def api_process(settings, tmp_path_factory) -> ServerProcess:
     proc = server(settings, tmp_path_factory.mktemp("hostile"), "hostile")
@@ -77,16 +86,16 @@ async def test_an_amplifying_patch_is_refused_quickly_with_little_memory(api_pro
         ]
         assert api_process.proc is not None
         before = _peak_rss_mb(api_process.proc.pid)
-        started = time.monotonic()
+        started = _cpu_seconds(api_process.proc.pid)
         response = await c.post(
             f"/api/v1/pages/{page['id']}/patch",
             headers=owner.headers,
             json={"baseVersion": 1, "opId": "bomb-1", "patches": bomb},
         )
-        elapsed = time.monotonic() - started
+        used = _cpu_seconds(api_process.proc.pid) - started
         grown = _peak_rss_mb(api_process.proc.pid) - before
         assert_problem(response, 413, "TOO_LARGE")
-        assert elapsed < 1.0, elapsed
+        assert used < 1.0, f"{used:.2f} s of CPU"
         assert grown < 50, f"peak RSS grew {grown:.0f} MiB"
         # The page is untouched and still served.
         again = await c.get(f"/api/v1/pages/{page['id']}", headers=owner.headers)
@@ -103,14 +112,17 @@ async def test_a_two_mebibyte_chain_document_is_answered_quickly(api_process):
         assert 2 * 10**6 < len(body) <= 2 * 2**20, len(body)
         headers = {**owner.headers, "content-type": "application/json"}
         url = f"/api/v1/workspaces/{workspace}/pages"
+        assert api_process.proc is not None
+        pid = api_process.proc.pid
         timings = []
         for _ in range(3):
-            started = time.monotonic()
+            started = _cpu_seconds(pid)
             response = await c.post(url, headers=headers, content=body)
-            timings.append(time.monotonic() - started)
+            timings.append(_cpu_seconds(pid) - started)
             errors = assert_problem(response, 422, "INVALID_DOCUMENT")["errors"]
             assert "the limit is 10000" in errors[0]["message"]
-        # The best of three: the machine is shared with other test runs.
+        # Server CPU for the whole request (read, parse, shape check, answer),
+        # best of three; an O(n^2) shape check took seconds here.
         assert min(timings) < 0.1, timings
 
 
