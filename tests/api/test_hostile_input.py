@@ -390,3 +390,17 @@ async def test_a_deep_body_holding_a_secret_key_still_gets_its_access_log_line(c
     assert_problem(response, 400)
     [line] = [x for x in logs.lines("lowcode.access") if x["path"] == "/api/v1/auth/login"]
     assert line["status"] == 400 and line["request_body"]
+
+
+@pytest.mark.parametrize("name", ["\x1f", " \x1c\x85 ", "\t\u3000"])
+async def test_a_name_of_only_whitespace_as_python_strips_it_is_400(client, editor, name):
+    # Found by `make fuzz`: JSON Schema's \S does not count U+001C-U+001F and
+    # U+0085 as space while str.strip() does, so "\x1f" passed the pattern, was
+    # stripped to "" and broke the table's CHECK (500).
+    owner, workspace = editor
+    created = await client.post("/api/v1/workspaces", headers=owner.headers, json={"name": name})
+    assert_problem(created, 400, "VALIDATION_FAILED")
+    renamed = await client.patch(
+        f"/api/v1/workspaces/{workspace}", headers=owner.headers, json={"name": name}
+    )
+    assert_problem(renamed, 400, "VALIDATION_FAILED")

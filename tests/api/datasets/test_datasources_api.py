@@ -194,3 +194,16 @@ async def test_a_datasource_pool_closes_when_the_datasource_changes_or_idles(app
     assert (await client.get(preview_url, headers=owner.headers)).status_code == 200
     metrics = (await client.get("/metrics")).text
     assert "lowcode_datasource_pools " in metrics
+
+
+async def test_a_version_beyond_int32_is_a_400_not_a_500(client, source):
+    # Found by `make fuzz`: the version reached PostgreSQL's int4 and failed there.
+    owner = await signup(client, "big-version")
+    ws = await make_workspace(client, owner)
+    ds = await create_datasource(client, owner, ws, source)
+    response = await client.patch(
+        f"/api/v1/datasources/{ds['id']}",
+        headers=owner.headers,
+        json={"name": "renamed", "version": 6_833_502_698},
+    )
+    assert_problem(response, 400, "VALIDATION_FAILED")
