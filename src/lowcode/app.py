@@ -216,7 +216,7 @@ def create_app(
             app.hub = Hub(res)
             res.live_pages = app.hub
             await app.hub.start()
-            app.events = EventBus(res)
+            app.events = EventBus(res, app.hub)
             await app.events.start()
             log.info("started", extra={"port": settings.port})
             try:

@@ -255,6 +255,9 @@ class Settings(BaseSettings):
     ws_max_rooms: int = Field(default=1000, ge=1, alias="WS_MAX_ROOMS")
     ws_max_sockets_per_user: int = Field(default=20, ge=1, alias="WS_MAX_SOCKETS_PER_USER")
     ws_join_rate: str = Field(default="60/minute", alias="WS_JOIN_RATE")
+    # Open sockets re-check their session and membership this often, besides
+    # before every op batch and on every announced change (SPEC §4.6).
+    ws_access_recheck_s: float = Field(default=60.0, gt=0, alias="WS_ACCESS_RECHECK_S")
 
     migrations_dir: Path = Field(default=CONTRACTS_ROOT / "migrations", alias="MIGRATIONS_DIR")
     queries_dir: Path = Field(default=CONTRACTS_ROOT / "queries", alias="QUERIES_DIR")

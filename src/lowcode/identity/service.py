@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from lowcode.events.publish import access_changed
 from lowcode.identity.errors import (
     AccountDisabled,
     EmailTaken,
@@ -137,6 +138,7 @@ async def refresh(res: Resources, *, refresh_token: str) -> TokenPair:
         )
     if state is not None:
         await revoke_cached(res, state.user_id, [found.session_id])
+        await access_changed(res, users=[state.user_id])
     log.warning("refresh token reuse; session revoked", extra={"session_id": str(found.session_id)})
     raise SessionRevoked("this refresh token was already used; the session has been revoked")
 
@@ -155,6 +157,7 @@ async def logout(res: Resources, *, refresh_token: str) -> None:
         )
     if state is not None:
         await revoke_cached(res, state.user_id, [found.session_id])
+        await access_changed(res, users=[state.user_id])
 
 
 async def list_sessions(res: Resources, actor: Actor, page: PageRequest) -> PageOf:
@@ -190,6 +193,7 @@ async def revoke_own_session(res: Resources, actor: Actor, session_id: uuid.UUID
             raise SessionNotFound(f"no session {session_id}")
         await res.queries.identity.revoke_session(conn, session_id=session_id, reason="revoked")
     await revoke_cached(res, actor.user_id, [session_id])
+    await access_changed(res, users=[actor.user_id])
 
 
 async def change_password(
@@ -217,3 +221,4 @@ async def change_password(
             )
         ]
     await revoke_cached(res, actor.user_id, revoked)
+    await access_changed(res, users=[actor.user_id])

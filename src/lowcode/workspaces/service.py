@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from lowcode.events.publish import notify_user
+from lowcode.events.publish import access_changed, notify_user
 from lowcode.identity.errors import UserNotFound
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
@@ -81,6 +81,8 @@ async def delete_workspace(res: Resources, actor: Actor, workspace_id: uuid.UUID
     async with transaction(res.pool) as conn:
         await require_role(res, conn, actor, workspace_id, "owner")
         await res.queries.workspaces.delete_workspace(conn, workspace_id=workspace_id)
+    # Rooms of its pages close their sockets (4404) on every node.
+    await access_changed(res, workspaces=[workspace_id])
 
 
 def _member(r: MemberRow | None) -> Member:
@@ -140,7 +142,9 @@ async def add_member(
 async def _membership_changed(
     res: Resources, workspace_id: uuid.UUID, user_id: uuid.UUID, change: str, role: str | None
 ) -> None:
-    """Tell the member's open `/ws/events` sockets (any node); after the commit."""
+    """Tell the member's open `/ws/events` sockets (any node), and have their
+    open page sockets re-check their access (4403 or read-only); after the commit."""
+    await access_changed(res, users=[user_id])
     await notify_user(
         res,
         user_id,
