@@ -51,6 +51,7 @@ from lowcode.platform.methods import MethodIndex
 from lowcode.platform.metrics import Metrics
 from lowcode.platform.resolver import HandlerResolver
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
+from lowcode.platform.trace_redaction import HideSecretsFromTracing, RestoreQuery
 from lowcode.platform.validation import VALIDATORS
 from lowcode.resources import (
     STATE_OPERATION_SCOPES,
@@ -287,7 +288,9 @@ def create_app(
     )
     # Without an exporter the middleware would only build spans nobody sees.
     app.asgi = (
-        OpenTelemetryMiddleware(access, tracer_provider=tracer_provider)
+        HideSecretsFromTracing(
+            OpenTelemetryMiddleware(RestoreQuery(access), tracer_provider=tracer_provider)
+        )
         if isinstance(tracer_provider, TracerProvider)
         else access
     )
