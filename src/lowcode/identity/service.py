@@ -59,7 +59,7 @@ async def register_user(
                 role="user",
             )
         except asyncpg.UniqueViolationError as e:
-            raise EmailTaken(f"{email} is already registered") from e
+            raise EmailTaken("that email is already registered") from e
     return User.from_row(row)
 
 

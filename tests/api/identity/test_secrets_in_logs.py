@@ -109,3 +109,15 @@ async def test_non_json_and_escaped_bodies_are_not_logged_in_clear(client, logs)
     logged = [line["request_body"] for line in logs.lines("lowcode.access")]
     assert len(logged) == 4
     assert logged[0].startswith("<") and "bytes" in logged[0]
+
+
+async def test_a_refused_query_parameter_is_not_echoed(client, new_user, new_workspace):
+    user = await new_user()
+    ws = await new_workspace(user)
+    marker = "hunter2-not-a-sort-key"
+    response = await client.get(
+        f"/api/v1/workspaces/{ws['id']}/pages", params={"sort": marker}, headers=user.headers
+    )
+    assert response.status_code == 400, response.text
+    assert marker not in response.text
+    assert response.json()["errors"][0]["field"] == "sort"
