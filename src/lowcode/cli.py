@@ -58,6 +58,13 @@ def serve(host: str | None, port: int | None) -> None:
             "DATABASE_URL and REDIS_URL must be set; for local work use `lowcode dev`, "
             "which starts embedded servers"
         )
+    if settings.signs_with_dev_secret:
+        # Anyone with the repository could mint tokens (admins' included).
+        raise click.UsageError(
+            "JWT_SECRET is not set (or is the public development secret): set JWT_SECRET "
+            "to at least 32 random bytes, or JWT_PRIVATE_KEY_FILE/JWT_PUBLIC_KEY_FILE; "
+            "only `lowcode dev` runs with the development secret"
+        )
     from lowcode.server import run_server
 
     _check_query_files(settings)

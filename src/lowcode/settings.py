@@ -23,6 +23,9 @@ CONTRACTS_ROOT = contracts_root()
 # Encrypts datasource passwords when DATASOURCE_KEYS is unset (local work
 # only; a warning is logged at start-up). Production sets its own keys.
 DEV_DATASOURCE_KEY = "ZGV2LW9ubHktZGF0YXNvdXJjZS1rZXktMzJieXRlcyE="
+# Signs tokens when JWT_SECRET is unset: public, so `lowcode serve` refuses it
+# (only `lowcode dev` and tests run with it).
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-in-production"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -52,7 +55,7 @@ class Settings(BaseSettings):
     redis_pool_max: int = Field(default=50, alias="REDIS_POOL_MAX")
 
     jwt_secret: SecretStr = Field(
-        default=SecretStr("dev-only-insecure-jwt-secret-change-me-in-production"),
+        default=SecretStr(DEV_JWT_SECRET),
         alias="JWT_SECRET",
     )
     jwt_private_key_file: Path | None = Field(default=None, alias="JWT_PRIVATE_KEY_FILE")
@@ -267,6 +270,14 @@ class Settings(BaseSettings):
     openapi_file: Path = Field(
         default=CONTRACTS_ROOT / "api" / "openapi" / "openapi.yaml", alias="OPENAPI_FILE"
     )
+
+    @property
+    def signs_with_dev_secret(self) -> bool:
+        """HS256 with the public development secret: never acceptable in production."""
+        return (
+            self.jwt_private_key_file is None
+            and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        )
 
     def redis_key(self, *parts: str) -> str:
         """Every Redis key goes through here so test sessions can share one server."""
