@@ -54,8 +54,8 @@ def _masked(error: ValidationError) -> str:
     """jsonschema's message without the submitted value (it says `'hunter2' is
     too short`): a problem body, and so the access log, never echoes input."""
     if error.validator == "required":
-        return error.message  # names the missing property, not a value
-    return error.message.replace(repr(error.instance), "the value")
+        return str(error.message)  # names the missing property, not a value
+    return str(error.message).replace(repr(error.instance), "the value")
 
 
 class AllErrorsBodyValidator(JSONRequestBodyValidator):
