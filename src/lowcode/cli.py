@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lowcode.settings import Settings
+from lowcode.settings import DEV_CORS_ORIGINS, Settings
 
 if TYPE_CHECKING:
     from lowcode.platform.migrate import SchemaState
@@ -82,6 +82,8 @@ def dev(host: str | None, port: int | None) -> None:
     from lowcode.server import run_server
 
     settings = _settings(host=host, port=port)
+    if not settings.cors_allow_origins:
+        settings = settings.model_copy(update={"cors_allow_origins": DEV_CORS_ORIGINS})
     _check_query_files(settings)
     with local_services(settings) as live:
         assert live.database_url is not None

@@ -25,6 +25,9 @@ CONTRACTS_ROOT = contracts_root()
 DEV_DATASOURCE_KEY = "ZGV2LW9ubHktZGF0YXNvdXJjZS1rZXktMzJieXRlcyE="
 # Signs tokens when JWT_SECRET is unset: public, so `lowcode serve` refuses it
 # (only `lowcode dev` and tests run with it).
+# The frontend dev servers `lowcode dev` lets call the API when
+# CORS_ALLOW_ORIGINS is unset (Vite, then Create React App / Next.js).
+DEV_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000"
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-in-production"  # noqa: S105
 
 
@@ -261,6 +264,13 @@ class Settings(BaseSettings):
     # Open sockets re-check their session and membership this often, besides
     # before every op batch and on every announced change (SPEC §4.6).
     ws_access_recheck_s: float = Field(default=60.0, gt=0, alias="WS_ACCESS_RECHECK_S")
+    # Trust boundaries (README "Security"). Proxies whose X-Forwarded-For /
+    # X-Forwarded-Proto are believed: comma-separated IPs and CIDRs (empty:
+    # none; `*` trusts anyone to claim any address — never do that).
+    forwarded_allow_ips: str = Field(default="127.0.0.1", alias="FORWARDED_ALLOW_IPS")
+    # Browser origins allowed to call the API (CORS), comma-separated, exact
+    # (`https://app.example.com`); empty: none. `lowcode dev` allows DEV_CORS_ORIGINS.
+    cors_allow_origins: str = Field(default="", alias="CORS_ALLOW_ORIGINS")
 
     migrations_dir: Path = Field(default=CONTRACTS_ROOT / "migrations", alias="MIGRATIONS_DIR")
     queries_dir: Path = Field(default=CONTRACTS_ROOT / "queries", alias="QUERIES_DIR")
@@ -270,6 +280,14 @@ class Settings(BaseSettings):
     openapi_file: Path = Field(
         default=CONTRACTS_ROOT / "api" / "openapi" / "openapi.yaml", alias="OPENAPI_FILE"
     )
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_allow_origins.split(",") if o.strip()]
+
+    @property
+    def forwarded_allow_list(self) -> list[str]:
+        return [h.strip() for h in self.forwarded_allow_ips.split(",") if h.strip()]
 
     @property
     def signs_with_dev_secret(self) -> bool:

@@ -30,6 +30,7 @@ from lowcode.identity.sessions_cache import revoke_cached
 from lowcode.identity.tokens import hash_refresh_token, new_refresh_token
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.ratelimit import client_bucket
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.identity")
@@ -46,7 +47,9 @@ async def register_user(
 ) -> User:
     """Create a `user`-role account; the email must be new in any letter case."""
     email = email.strip()
-    await res.limiter.hit(res.settings.rate_limit_register_ip, "register", "ip", client.ip or "-")
+    await res.limiter.hit(
+        res.settings.rate_limit_register_ip, "register", "ip", client_bucket(client.ip)
+    )
     await res.limiter.hit(res.settings.rate_limit_register_email, "register", email.lower())
     password_hash = await hash_password(password)
     async with transaction(res.pool) as conn:
@@ -66,12 +69,15 @@ async def register_user(
 async def login(res: Resources, *, email: str, password: str, client: ClientInfo) -> TokenPair:
     """Check the password and open a session: an access token plus a refresh token."""
     email = email.strip()
-    await res.limiter.hit(res.settings.rate_limit_login_ip, "login", "ip", client.ip or "-")
-    await res.limiter.hit(res.settings.rate_limit_login_email, "login", email.lower())
+    await res.limiter.hit(res.settings.rate_limit_login_ip, "login", "ip", client_bucket(client.ip))
+    # Per email, only failures count: a victim's successful logins never lock
+    # them out, and a guesser still gets only so many tries at one account.
+    await res.limiter.check(res.settings.rate_limit_login_email, "login", email.lower())
     async with res.pool.acquire() as conn:
         user = await res.queries.identity.get_user_by_email(conn, email=email)
     # Verify against something even for unknown emails so timing reveals nothing.
     if not await verify_password(user.password_hash if user else None, password) or not user:
+        await res.limiter.hit(res.settings.rate_limit_login_email, "login", email.lower())
         raise InvalidCredentials("wrong email or password")
     if user.disabled:
         raise AccountDisabled("this account is disabled")
