@@ -30,7 +30,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import yaml
 from connexion import AsyncApp
@@ -45,7 +45,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Router, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from lowcode.collab.hub import Hub
 from lowcode.collab.ws import STATE_HUB, page_socket
@@ -59,6 +58,7 @@ from lowcode.platform.errors import AppError
 from lowcode.platform.i18n import preferred_language
 from lowcode.platform.methods import MethodIndex
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.proxies import TrustedProxies
 from lowcode.platform.resolver import HandlerResolver
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
 from lowcode.platform.trace_redaction import HideSecretsFromTracing, RestoreQuery
@@ -321,11 +321,5 @@ def create_app(
         else access
     )
     trusted = settings.forwarded_allow_list
-    if "*" in trusted:
-        log.warning("FORWARDED_ALLOW_IPS=*: any client can claim any address")
-    app.asgi = (
-        cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, traced), trusted_hosts=trusted))
-        if trusted
-        else traced
-    )
+    app.asgi = TrustedProxies(traced, trusted) if trusted else traced
     return app
