@@ -114,6 +114,7 @@ def settings(
         RATE_LIMIT_LOGIN_EMAIL="100000/minute",
         RATE_LIMIT_REGISTER_IP="100000/minute",
         RATE_LIMIT_REGISTER_EMAIL="100000/minute",
+        RATE_LIMIT_ADD_MEMBER="100000/minute",
     )
 
 

@@ -271,6 +271,8 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API (CORS), comma-separated, exact
     # (`https://app.example.com`); empty: none. `lowcode dev` allows DEV_CORS_ORIGINS.
     cors_allow_origins: str = Field(default="", alias="CORS_ALLOW_ORIGINS")
+    # Members an owner may add (by id or email) per window, all workspaces together.
+    rate_limit_add_member: str = Field(default="100/hour", alias="RATE_LIMIT_ADD_MEMBER")
 
     migrations_dir: Path = Field(default=CONTRACTS_ROOT / "migrations", alias="MIGRATIONS_DIR")
     queries_dir: Path = Field(default=CONTRACTS_ROOT / "queries", alias="QUERIES_DIR")
