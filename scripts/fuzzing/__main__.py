@@ -96,6 +96,7 @@ def run(max_examples: int, max_time: int | None, phases: str, extra: list[str]) 
             "RATE_LIMIT_LOGIN_EMAIL": "100000/minute",
             "RATE_LIMIT_REGISTER_IP": "100000/minute",
             "RATE_LIMIT_REGISTER_EMAIL": "100000/minute",
+            "RATE_LIMIT_ADD_MEMBER": "100000/minute",
         }
         RESULTS.mkdir(exist_ok=True)
         log = RESULTS / "api.log"
