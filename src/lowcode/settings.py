@@ -273,6 +273,9 @@ class Settings(BaseSettings):
     cors_allow_origins: str = Field(default="", alias="CORS_ALLOW_ORIGINS")
     # Members an owner may add (by id or email) per window, all workspaces together.
     rate_limit_add_member: str = Field(default="100/hour", alias="RATE_LIMIT_ADD_MEMBER")
+    # `/metrics` with `Authorization: Bearer <METRICS_TOKEN>` only; unset: only
+    # from private and loopback addresses.
+    metrics_token: SecretStr = Field(default=SecretStr(""), alias="METRICS_TOKEN")
 
     migrations_dir: Path = Field(default=CONTRACTS_ROOT / "migrations", alias="MIGRATIONS_DIR")
     queries_dir: Path = Field(default=CONTRACTS_ROOT / "queries", alias="QUERIES_DIR")

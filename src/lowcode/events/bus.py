@@ -13,6 +13,7 @@ import uuid
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from lowcode.collab.access import SESSION_ENDED, session_live
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lowcode.events.bus")
 
 RETRY_S = (0.5, 1, 2, 5)
+STOP_WAIT_S = 2.0
 
 
 class EventBus:
@@ -41,6 +43,7 @@ class EventBus:
         self._access = access_channel(res).encode()
         self._task: asyncio.Task[None] | None = None
         self._checks: set[asyncio.Task[None]] = set()
+        self._pubsub: PubSub | None = None
         self.subscribed = asyncio.Event()
 
     async def start(self) -> None:
@@ -49,8 +52,17 @@ class EventBus:
     async def stop(self, code: int = 1012) -> None:
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
+            if not done:
+                # A cancel that lands while redis-py is still reading the
+                # subscription's first replies can be swallowed; closing the
+                # subscription's connection ends the read.
+                log.warning("event subscription did not stop; closing its connection")
+                if self._pubsub is not None and self._pubsub.connection is not None:
+                    with contextlib.suppress(Exception):
+                        await self._pubsub.connection.disconnect()
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
         for conns in list(self.connections.values()):
             for conn in list(conns):
                 conn.close(code, "server restarting")
@@ -70,7 +82,7 @@ class EventBus:
     async def _listen_forever(self) -> None:
         attempt = 0
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self._prefix + "*")
                 await pubsub.subscribe(self._access.decode())
