@@ -205,12 +205,17 @@ async def revoke_own_session(res: Resources, actor: Actor, session_id: uuid.UUID
 async def change_password(
     res: Resources, actor: Actor, *, current_password: str, new_password: str
 ) -> None:
-    """Replace the password and revoke every other session of the user."""
+    """Replace the password and revoke every other session of the user. Wrong
+    current passwords are limited per user like logins per email: a stolen
+    access token must not become an unlimited password oracle."""
+    limit = res.settings.rate_limit_login_email
+    await res.limiter.check(limit, "password", str(actor.user_id))
     async with res.pool.acquire() as conn:
         stored = await res.queries.identity.get_password_hash(conn, user_id=actor.user_id)
     if stored is None:
         raise UserNotFound("the account no longer exists")
     if not await verify_password(stored, current_password):
+        await res.limiter.hit(limit, "password", str(actor.user_id))
         raise InvalidCredentials("the current password is wrong")
     new_hash = await hash_password(new_password)
     async with transaction(res.pool) as conn:

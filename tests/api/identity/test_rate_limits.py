@@ -117,3 +117,46 @@ async def test_successful_logins_do_not_use_up_the_per_email_limit(settings):
                 "/api/v1/auth/login", json={"email": user["email"], "password": password}
             )
             assert response.status_code == 200, response.text
+
+
+async def test_wrong_current_passwords_are_limited_per_user(settings):
+    async with running_app(settings, rate_limit_login_email="2/minute") as (_, client):
+        user, password = await register(client)
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": user["email"], "password": password}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        body = {"current_password": "not the password", "new_password": new_password()}
+        for _ in range(2):
+            wrong = await client.post("/api/v1/auth/password", json=body, headers=headers)
+            assert_problem(wrong, 401, "INVALID_CREDENTIALS")
+        third = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": password, "new_password": new_password()},
+            headers=headers,
+        )
+        assert_rate_limited(third)
+
+
+async def test_password_hashing_runs_on_its_own_bounded_executor():
+    import threading
+
+    from argon2 import PasswordHasher
+
+    from lowcode.identity import passwords
+
+    seen: list[str] = []
+
+    class Spy(PasswordHasher):
+        def hash(self, password, *, salt=None):  # type: ignore[no-untyped-def]
+            seen.append(threading.current_thread().name)
+            return super().hash(password, salt=salt)
+
+    original = passwords._hasher
+    passwords._hasher = Spy()
+    try:
+        await passwords.hash_password("whatever-long")
+    finally:
+        passwords._hasher = original
+    assert seen and seen[0].startswith("argon2")
+    assert passwords._executor._max_workers == passwords.HASH_THREADS <= 4
