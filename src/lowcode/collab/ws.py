@@ -27,6 +27,7 @@ from lowcode.collab.protocol import ProtocolError, encode, error_frame
 from lowcode.collab.room import Room
 from lowcode.identity.sessions_cache import session_state
 from lowcode.platform.errors import AppError
+from lowcode.platform.request_context import STATE_KEY, RequestState
 from lowcode.resources import STATE_RESOURCES, Resources
 from lowcode.settings import Settings
 from lowcode.workspaces.models import role_at_least
@@ -84,6 +85,9 @@ async def authenticate(res: Resources, websocket: WebSocket) -> Identity | None:
     if user is None:
         await websocket.close(4401, "unknown user")
         return None
+    request_state = websocket.scope.get("state", {}).get(STATE_KEY)
+    if isinstance(request_state, RequestState):
+        request_state.user_id = str(user.id)  # for the access log's lines
     return Identity(user.id, user.display_name, claims.session_id, claims.expires_at)
 
 
