@@ -49,6 +49,7 @@ class Hub:
         # Guards `rooms` against a join racing a room that is closing.
         self.lock = asyncio.Lock()
         self.closing = False
+        self._shut = asyncio.Event()
         self.admission = Admission(res.settings.ws_max_sockets_per_user, res.settings.ws_join_rate)
         s = res.settings
         for rule in (s.ws_op_rate, s.ws_cursor_rate, s.ws_sync_rate, s.ws_join_rate):
@@ -64,10 +65,19 @@ class Hub:
         self._recheck_task = asyncio.create_task(self._recheck_forever(), name="hub-recheck")
 
     async def shutdown(self, code: int = 1012, timeout_s: float = 10.0) -> None:
-        """Refuse new joins, snapshot every room and close its sockets with `code`."""
+        """Refuse new joins, snapshot every room and close its sockets with `code`.
+        A second call (the lifespan after SIGTERM started it) waits for the
+        first to finish: the pool must outlive the rooms' final snapshots."""
         if self.closing:
+            await self._shut.wait()
             return
         self.closing = True
+        try:
+            await self._shutdown(code, timeout_s)
+        finally:
+            self._shut.set()
+
+    async def _shutdown(self, code: int, timeout_s: float) -> None:
         async with self.lock:
             rooms = list(self.rooms.values())
         for room in rooms:

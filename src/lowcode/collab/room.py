@@ -12,7 +12,6 @@ node) reloads the ops it missed and answers VERSION_CONFLICT.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import time
@@ -487,7 +486,7 @@ class Room:
                     self.res, conn, self.page_id, self.document, self.version, reason, None
                 )
             self.snapshot_version = self.version
-        except (asyncpg.PostgresError, OSError) as e:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
             # Not fatal: the op log still has every op.
             log.error("snapshot failed", extra={"page_id": str(self.page_id), "error": str(e)})
 
@@ -503,9 +502,12 @@ class Room:
 
     async def _shutdown(self, code: int) -> None:
         await self._snapshot("close")
-        for c in list(self.clients.values()):
-            with contextlib.suppress(Exception):
-                await c.drain_and_stop(timeout_s=1.0)
+        clients = list(self.clients.values())
+        # Concurrently: fifty slow clients must not take fifty seconds.
+        await asyncio.gather(
+            *(c.drain_and_stop(timeout_s=1.0) for c in clients), return_exceptions=True
+        )
+        for c in clients:
             c.close(code, "server restarting")
             self.hub.metrics.ws_clients.dec()
         self.clients.clear()
