@@ -44,12 +44,27 @@ class EventBus:
         self._task: asyncio.Task[None] | None = None
         self._checks: set[asyncio.Task[None]] = set()
         self._pubsub: PubSub | None = None
+        self._recheck: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen_forever(), name="events-listen")
+        self._recheck = asyncio.create_task(self._recheck_forever(), name="events-recheck")
+
+    async def _recheck_forever(self) -> None:
+        """Sessions ended while an announcement was lost are caught here (the
+        hub does the same for page sockets)."""
+        while True:
+            await asyncio.sleep(self.res.settings.ws_access_recheck_s)
+            conns = [c for group in self.connections.values() for c in group]
+            if conns:
+                await self._check_sessions(conns)
 
     async def stop(self, code: int = 1012) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck
         if self._task:
             self._task.cancel()
             done, _ = await asyncio.wait({self._task}, timeout=STOP_WAIT_S)

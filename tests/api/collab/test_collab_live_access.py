@@ -4,6 +4,7 @@ read-only, revoked / disabled / deleted / expired → 4401, page deleted → 440
 from __future__ import annotations
 
 import contextlib
+import uuid
 
 import httpx
 from websockets.asyncio.client import connect
@@ -143,3 +144,29 @@ async def test_a_socket_closes_when_its_access_token_expires(client, settings):
         await peer.next("sync")
         code = await peer.closed(timeout=30)
         assert code == 4401
+
+
+async def test_a_lost_announcement_is_caught_by_the_periodic_check(client, settings):
+    """A revocation whose announcement never arrived (Redis blip): the sockets
+    still close, at the next periodic re-check."""
+    async with serve_app(settings, ws_access_recheck_s=0.5) as (application, url):
+        owner = await signup(client, "la-periodic")
+        ws = await make_workspace(client, owner)
+        page = await make_page(client, owner, ws)
+        peer = await open_peer(url, page["id"], owner.access_token)
+        await peer.next("sync")
+        events = Peer(
+            await connect(
+                f"{url}/ws/events",
+                subprotocols=["lowcode.v1", f"bearer.{owner.access_token}"],  # type: ignore[list-item]
+            )
+        )
+        await events.send("ping", {})
+        await events.next("pong")
+        # Revoked behind the service's back: no announcement at all.
+        async with application.res.pool.acquire() as conn:
+            await application.res.queries.identity.revoke_session(
+                conn, session_id=uuid.UUID(owner.session_id), reason="test"
+            )
+        assert await peer.closed(timeout=30) == 4401
+        assert await events.closed(timeout=30) == 4401
