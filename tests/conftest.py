@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+# `lowcode serve` refuses the public development secret; every process the
+# suite starts (and the in-process apps, which must accept their tokens) share this one.
+TEST_JWT_SECRET = "test-only-jwt-secret-of-the-suite-0123456789abcdef"
+os.environ.setdefault("JWT_SECRET", TEST_JWT_SECRET)
 
 warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
 warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
@@ -108,6 +114,7 @@ def settings(
         RATE_LIMIT_LOGIN_EMAIL="100000/minute",
         RATE_LIMIT_REGISTER_IP="100000/minute",
         RATE_LIMIT_REGISTER_EMAIL="100000/minute",
+        RATE_LIMIT_ADD_MEMBER="100000/minute",
     )
 
 

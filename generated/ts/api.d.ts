@@ -264,7 +264,12 @@ export interface paths {
         put?: never;
         /**
          * Add a member (owners)
-         * @description Name the user by `user_id` or by `email` (exactly one).
+         * @description Name the user by `user_id` or by `email` (exactly one). By `user_id`:
+         *     201 with the member. By `email`: 202 with what was asked, the same
+         *     answer whether or not an account has that email (or is a member
+         *     already), so the endpoint reveals nothing about who has an account;
+         *     an account found is added and notified. Rate-limited per owner
+         *     (`RATE_LIMIT_ADD_MEMBER`, 429).
          */
         post: operations["addMember"];
         delete?: never;
@@ -1336,6 +1341,11 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description An add-by-email request as received (it reveals nothing about the account). */
+        MemberInvitation: {
+            email: string;
+            role: components["schemas"]["WorkspaceRole"];
         };
         /** @description The user to add, named by exactly one of `user_id` and `email`. */
         MemberCreate: {
@@ -2987,11 +2997,21 @@ export interface operations {
                     "application/json": components["schemas"]["Member"];
                 };
             };
+            /** @description Added by email if an account has it; the same answer otherwise. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberInvitation"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     removeMember: {

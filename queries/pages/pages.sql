@@ -72,3 +72,20 @@ SELECT count(*)
   FROM pages
  WHERE workspace_id = :workspace_id AND deleted_at IS NULL
    AND (CAST(:query AS text) IS NULL OR title ILIKE :query);
+
+-- name: socket_access(page_id, session_ids)
+-- @nullable-columns role
+-- What each open socket of a page may still do, asked when ops arrive and
+-- when access may have changed: is its session live (not revoked, not
+-- expired, the user not disabled), does the page still exist, and the user's
+-- role in its workspace (NULL: no longer a member). A session that is gone
+-- (its user deleted) has no row.
+SELECT s.id AS session_id,
+       (s.revoked_at IS NULL AND NOT u.disabled AND s.expires_at > now()) AS active,
+       (p.id IS NOT NULL) AS page_live,
+       m.role
+  FROM sessions s
+  JOIN users u ON u.id = s.user_id
+  LEFT JOIN pages p ON p.id = :page_id AND p.deleted_at IS NULL
+  LEFT JOIN workspace_members m ON m.workspace_id = p.workspace_id AND m.user_id = s.user_id
+ WHERE s.id = ANY(CAST(:session_ids AS uuid[]));

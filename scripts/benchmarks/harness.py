@@ -43,7 +43,9 @@ def start_service(env: dict[str, str], log: Path) -> Server:
     port = free_port()
     return start(
         [str(Path(sys.executable).parent / "lowcode"), "serve"],
-        {**env, "PORT": str(port), "HOST": "127.0.0.1"},
+        # `lowcode serve` refuses the public development JWT secret.
+        {"JWT_SECRET": "bench-only-jwt-secret-0123456789abcdef", **env}
+        | {"PORT": str(port), "HOST": "127.0.0.1"},
         log,
         port,
     )

@@ -90,11 +90,13 @@ def run(max_examples: int, max_time: int | None, phases: str, extra: list[str]) 
             "REDIS_KEY_PREFIX": f"fuzz:{uuid.uuid4().hex[:6]}:",
             "LOG_LEVEL": "INFO",  # the access log in .fuzz/api.log explains any failure
             "ACCESS_TOKEN_TTL_S": "7200",
+            "JWT_SECRET": "fuzz-only-jwt-secret-0123456789abcdef",
             # schemathesis registers and logs in far faster than a person.
             "RATE_LIMIT_LOGIN_IP": "100000/minute",
             "RATE_LIMIT_LOGIN_EMAIL": "100000/minute",
             "RATE_LIMIT_REGISTER_IP": "100000/minute",
             "RATE_LIMIT_REGISTER_EMAIL": "100000/minute",
+            "RATE_LIMIT_ADD_MEMBER": "100000/minute",
         }
         RESULTS.mkdir(exist_ok=True)
         log = RESULTS / "api.log"

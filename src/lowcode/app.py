@@ -1,7 +1,8 @@
 """`create_app(settings)`: the whole ASGI application.
 
-    OpenTelemetry ─► access log ─► legacy router ─► body guard ─► admission ─► dispatcher ─┐
-        ┌──────────────────────────────────────────────────────────────────────────────────┘
+    proxy headers ─► OpenTelemetry ─► access log ─► CORS ─► legacy router ─► body guard ─►
+        admission ─► dispatcher ─┐
+        ┌────────────────────────┘
         ├─ websocket ─► Starlette Router
         ├─ refused bodies, OPTIONS, wrong methods (answered here)
         └─ http, lifespan ─► Connexion
@@ -10,6 +11,13 @@ The legacy router (`routing/middleware.py`) proxies routed workspaces to the
 legacy backend and replays our failures there; it is a pass-through adding
 `X-Served-By` when nothing is routed. Admission (`platform/admission.py`)
 bounds the requests running at once so overload queues fairly.
+
+Proxy headers (uvicorn's middleware, `FORWARDED_ALLOW_IPS`) come first, so the
+client address every layer sees (spans, the access log, rate limits) is the
+one a trusted proxy vouched for. CORS (`CORS_ALLOW_ORIGINS`) sits inside the
+access log, which logs preflights too, and outside everything that answers:
+404s, the body guard's and admission's refusals and legacy responses all carry
+its headers.
 
 Connexion gets every non-WebSocket scope, so its lifespan (which builds the
 pool, Redis and queries) runs; mounting Connexion inside Starlette would skip
@@ -34,6 +42,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import TracerProvider as ApiTracerProvider
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Router, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -49,8 +58,10 @@ from lowcode.platform.errors import AppError
 from lowcode.platform.i18n import preferred_language
 from lowcode.platform.methods import MethodIndex
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.proxies import TrustedProxies
 from lowcode.platform.resolver import HandlerResolver
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
+from lowcode.platform.trace_redaction import HideSecretsFromTracing, RestoreQuery
 from lowcode.platform.validation import VALIDATORS
 from lowcode.resources import (
     STATE_OPERATION_SCOPES,
@@ -67,6 +78,12 @@ from lowcode.toggles import running_toggles
 log = logging.getLogger("lowcode.app")
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+# What a browser on an allowed origin may send, and read, cross-origin.
+CORS_ALLOW_HEADERS = [
+    "Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID",
+    "Accept-Language",
+]  # fmt: skip
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "ETag", "Retry-After", "X-Served-By", "Location"]
 
 
 @dataclass
@@ -216,7 +233,7 @@ def create_app(
             app.hub = Hub(res)
             res.live_pages = app.hub
             await app.hub.start()
-            app.events = EventBus(res)
+            app.events = EventBus(res, app.hub)
             await app.events.start()
             log.info("started", extra={"port": settings.port})
             try:
@@ -279,16 +296,30 @@ def create_app(
             read_timeout_s=settings.http_body_timeout_s,
         ),
     )
+    legacy: ASGIApp = LegacyRouter(guarded, lambda: app.routing)
+    if settings.cors_origins:
+        legacy = CORSMiddleware(
+            legacy,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
+            max_age=600,
+        )
     access = AccessLogMiddleware(
-        LegacyRouter(guarded, lambda: app.routing),
+        legacy,
         metrics=metrics,
         route_for=lambda op: templates.get(op or "", "<unmatched>"),
         body_limit=settings.access_log_body_limit,
     )
     # Without an exporter the middleware would only build spans nobody sees.
-    app.asgi = (
-        OpenTelemetryMiddleware(access, tracer_provider=tracer_provider)
+    traced: ASGIApp = (
+        HideSecretsFromTracing(
+            OpenTelemetryMiddleware(RestoreQuery(access), tracer_provider=tracer_provider)
+        )
         if isinstance(tracer_provider, TracerProvider)
         else access
     )
+    trusted = settings.forwarded_allow_list
+    app.asgi = TrustedProxies(traced, trusted) if trusted else traced
     return app

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lowcode.settings import Settings
+from lowcode.settings import DEV_CORS_ORIGINS, Settings
 
 if TYPE_CHECKING:
     from lowcode.platform.migrate import SchemaState
@@ -58,6 +58,13 @@ def serve(host: str | None, port: int | None) -> None:
             "DATABASE_URL and REDIS_URL must be set; for local work use `lowcode dev`, "
             "which starts embedded servers"
         )
+    if settings.signs_with_dev_secret:
+        # Anyone with the repository could mint tokens (admins' included).
+        raise click.UsageError(
+            "JWT_SECRET is not set (or is the public development secret): set JWT_SECRET "
+            "to at least 32 random bytes, or JWT_PRIVATE_KEY_FILE/JWT_PUBLIC_KEY_FILE; "
+            "only `lowcode dev` runs with the development secret"
+        )
     from lowcode.server import run_server
 
     _check_query_files(settings)
@@ -75,6 +82,8 @@ def dev(host: str | None, port: int | None) -> None:
     from lowcode.server import run_server
 
     settings = _settings(host=host, port=port)
+    if not settings.cors_allow_origins:
+        settings = settings.model_copy(update={"cors_allow_origins": DEV_CORS_ORIGINS})
     _check_query_files(settings)
     with local_services(settings) as live:
         assert live.database_url is not None

@@ -118,6 +118,7 @@ def run_server(settings: Settings) -> None:
         lifespan="on",
         log_config=None,
         access_log=False,
+        # X-Forwarded-* are handled in the app (`FORWARDED_ALLOW_IPS`), not twice.
         proxy_headers=False,
         http=protocol,
         # Connections plus in-flight tasks beyond this get a bare 503 from

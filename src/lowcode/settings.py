@@ -23,6 +23,12 @@ CONTRACTS_ROOT = contracts_root()
 # Encrypts datasource passwords when DATASOURCE_KEYS is unset (local work
 # only; a warning is logged at start-up). Production sets its own keys.
 DEV_DATASOURCE_KEY = "ZGV2LW9ubHktZGF0YXNvdXJjZS1rZXktMzJieXRlcyE="
+# Signs tokens when JWT_SECRET is unset: public, so `lowcode serve` refuses it
+# (only `lowcode dev` and tests run with it).
+# The frontend dev servers `lowcode dev` lets call the API when
+# CORS_ALLOW_ORIGINS is unset (Vite, then Create React App / Next.js).
+DEV_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000"
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-in-production"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -52,7 +58,7 @@ class Settings(BaseSettings):
     redis_pool_max: int = Field(default=50, alias="REDIS_POOL_MAX")
 
     jwt_secret: SecretStr = Field(
-        default=SecretStr("dev-only-insecure-jwt-secret-change-me-in-production"),
+        default=SecretStr(DEV_JWT_SECRET),
         alias="JWT_SECRET",
     )
     jwt_private_key_file: Path | None = Field(default=None, alias="JWT_PRIVATE_KEY_FILE")
@@ -255,6 +261,21 @@ class Settings(BaseSettings):
     ws_max_rooms: int = Field(default=1000, ge=1, alias="WS_MAX_ROOMS")
     ws_max_sockets_per_user: int = Field(default=20, ge=1, alias="WS_MAX_SOCKETS_PER_USER")
     ws_join_rate: str = Field(default="60/minute", alias="WS_JOIN_RATE")
+    # Open sockets re-check their session and membership this often, besides
+    # before every op batch and on every announced change (SPEC §4.6).
+    ws_access_recheck_s: float = Field(default=60.0, gt=0, alias="WS_ACCESS_RECHECK_S")
+    # Trust boundaries (README "Security"). Proxies whose X-Forwarded-For /
+    # X-Forwarded-Proto are believed: comma-separated IPs and CIDRs (empty:
+    # none; `*` trusts anyone to claim any address — never do that).
+    forwarded_allow_ips: str = Field(default="127.0.0.1", alias="FORWARDED_ALLOW_IPS")
+    # Browser origins allowed to call the API (CORS), comma-separated, exact
+    # (`https://app.example.com`); empty: none. `lowcode dev` allows DEV_CORS_ORIGINS.
+    cors_allow_origins: str = Field(default="", alias="CORS_ALLOW_ORIGINS")
+    # Members an owner may add (by id or email) per window, all workspaces together.
+    rate_limit_add_member: str = Field(default="100/hour", alias="RATE_LIMIT_ADD_MEMBER")
+    # `/metrics` with `Authorization: Bearer <METRICS_TOKEN>` only; unset: only
+    # from private and loopback addresses.
+    metrics_token: SecretStr = Field(default=SecretStr(""), alias="METRICS_TOKEN")
 
     migrations_dir: Path = Field(default=CONTRACTS_ROOT / "migrations", alias="MIGRATIONS_DIR")
     queries_dir: Path = Field(default=CONTRACTS_ROOT / "queries", alias="QUERIES_DIR")
@@ -264,6 +285,22 @@ class Settings(BaseSettings):
     openapi_file: Path = Field(
         default=CONTRACTS_ROOT / "api" / "openapi" / "openapi.yaml", alias="OPENAPI_FILE"
     )
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_allow_origins.split(",") if o.strip()]
+
+    @property
+    def forwarded_allow_list(self) -> list[str]:
+        return [h.strip() for h in self.forwarded_allow_ips.split(",") if h.strip()]
+
+    @property
+    def signs_with_dev_secret(self) -> bool:
+        """HS256 with the public development secret: never acceptable in production."""
+        return (
+            self.jwt_private_key_file is None
+            and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        )
 
     def redis_key(self, *parts: str) -> str:
         """Every Redis key goes through here so test sessions can share one server."""

@@ -76,3 +76,41 @@ async def test_metrics_label_requests_by_route_template(client):
     assert 'lowcode_db_query_duration_seconds_bucket{le="0.001",query="identity' in text or (
         "lowcode_db_query_duration_seconds" in text
     )
+
+
+async def test_readiness_never_shows_raw_error_text(settings, tmp_path):
+    dead = f"unix://{tmp_path}/secret-host-{uuid.uuid4().hex[:6]}.sock"
+    response = await readiness(settings.model_copy(update={"redis_url": dead}))
+    error = response.json()["checks"]["redis"]["error"]
+    assert "secret-host" not in response.text and tmp_path.name not in response.text
+    assert error.isidentifier()  # the kind of failure only, e.g. ConnectionError
+
+
+async def test_metrics_are_not_served_to_public_addresses(settings):
+    import httpx
+    from asgi_lifespan import LifespanManager
+    from pydantic import SecretStr
+
+    from lowcode.app import create_app
+
+    token = "metrics-" + uuid.uuid4().hex
+    for configured in ("", token):
+        app = create_app(settings.model_copy(update={"metrics_token": SecretStr(configured)}))
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+
+            async def scrape(ip: str, headers=None):
+                transport = httpx.ASGITransport(app=app, client=(ip, 4000))
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                    return await c.get("/metrics", headers=headers or {})
+
+            public = await scrape("8.8.8.8")
+            assert public.status_code == 404 and "lowcode_" not in public.text
+            inside = await scrape("10.1.2.3")
+            if configured:
+                assert inside.status_code == 404
+                wrong = await scrape("8.8.8.8", {"Authorization": "Bearer nope"})
+                assert wrong.status_code == 404
+                good = await scrape("8.8.8.8", {"Authorization": f"Bearer {token}"})
+                assert good.status_code == 200 and "lowcode_" in good.text
+            else:
+                assert inside.status_code == 200 and "lowcode_" in inside.text

@@ -97,3 +97,23 @@ def test_cli_help_explains_each_command():
     out = subprocess.run([LOWCODE, "--help"], capture_output=True, text=True, timeout=60).stdout
     for command in ("serve", "dev", "migrate"):
         assert command in out
+
+
+def test_serve_refuses_the_public_development_jwt_secret(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "JWT_SECRET"},
+        "DATABASE_URL": "postgresql://unused/x",
+        "REDIS_URL": "redis://unused",
+    }
+    for secret in (None, "dev-only-insecure-jwt-secret-change-me-in-production"):
+        run_env = env if secret is None else {**env, "JWT_SECRET": secret}
+        proc = subprocess.run(
+            [LOWCODE, "serve"],
+            env=run_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode != 0
+        assert "JWT_SECRET" in proc.stderr

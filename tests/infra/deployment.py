@@ -38,6 +38,7 @@ OPTIONAL = {
     "JWT_PUBLIC_KEY_FILE": "asymmetric tokens; HS256 with JWT_SECRET otherwise",
     "LEGACY_BASE_URL": "route toggles to a legacy backend",
     "LEGACY_FALLBACK": "unset means on exactly when LEGACY_BASE_URL is set",
+    "METRICS_TOKEN": "/metrics then answers private and loopback clients only",
 }
 # Connection URLs carry credentials, so they belong in the Secret.
 CREDENTIALS = {"DATABASE_URL", "REDIS_URL"}

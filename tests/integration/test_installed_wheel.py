@@ -98,7 +98,12 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def clean_env(**settings: str) -> dict[str, str]:
     """Only what a container would have: no PYTHONPATH, no *_DIR/*_FILE overrides."""
-    return {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), **settings}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "JWT_SECRET": os.environ["JWT_SECRET"],
+        **settings,
+    }
 
 
 def test_the_wheel_carries_the_contracts_and_no_development_requirement(wheel):

@@ -24,3 +24,16 @@ def test_schema_fingerprint_ignores_comments_and_session_settings():
     b = "-- Dumped by pg_dump 16\nSET y = 2;\nCREATE TABLE t (id int);\n\n"
     assert schema_fingerprint(a) == schema_fingerprint(b)
     assert schema_fingerprint(a) != schema_fingerprint("CREATE TABLE t (id bigint);")
+
+
+def test_dbmate_keeps_tls_for_remote_hosts_and_the_password_off_the_command_line(tmp_path):
+    from lowcode.platform.migrate import DBMATE_URL_VARIABLE, dbmate_command
+
+    assert dbmate_url("postgresql://u:p@db.example.com:5432/x") == (
+        "postgres://u:p@db.example.com:5432/x"
+    )  # dbmate's default: require
+    assert "sslmode=disable" in dbmate_url("postgresql://u:p@127.0.0.1:5432/x")
+    assert "sslmode=disable" in dbmate_url("postgresql://u:p@localhost/x")
+    cmd, env = dbmate_command("postgresql://u:s3cret@db.example.com/x", tmp_path, "up")
+    assert not any("s3cret" in part for part in cmd)
+    assert "s3cret" in env[DBMATE_URL_VARIABLE]

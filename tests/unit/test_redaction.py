@@ -59,3 +59,18 @@ def test_the_json_codec_keeps_integers_beyond_64_bits():
 
     big = {"n": 2**80, "m": -(2**70)}
     assert jsoncodec.loads(jsoncodec.dumps(big)) == big
+
+
+def test_non_json_bodies_are_logged_by_size_only():
+    body = b'{"email":"a@b.c","password":"hunter22"}'
+    for ctype in ("text/plain;charset=UTF-8", None, "application/x-www-form-urlencoded"):
+        logged = body_for_log(body, ctype, 1000)
+        assert logged is not None and "hunter22" not in logged
+        assert logged.startswith(f"<{len(body)} bytes")
+
+
+def test_an_escaped_key_is_redacted_like_the_plain_one():
+    parsed = body_for_log(b'{"pass\\u0077ord":"hunter22"}', "application/json", 1000)
+    assert parsed is not None and "hunter22" not in parsed
+    broken = body_for_log(b'{"pass\\u0077ord":"hunter22", oops', "application/json", 1000)
+    assert broken is not None and "hunter22" not in broken

@@ -54,6 +54,9 @@ class Connection:
     queue_size: int
     metrics: Metrics | None = None
     queue_bytes: int = 8 * 1024 * 1024
+    # The session the socket was authorised with; its access is re-checked
+    # against it (`collab.access`). None only for sockets made in tests.
+    session_id: uuid.UUID | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     queue: asyncio.Queue[str] = field(init=False)
     queued_bytes: int = 0

@@ -14,7 +14,7 @@ import asyncpg
 
 from lowcode.collab.admission import Admission
 from lowcode.collab.connection import Connection, TokenBucket
-from lowcode.collab.inbox import HeadMoved, Join, Shutdown
+from lowcode.collab.inbox import AccessChanged, HeadMoved, Join, Shutdown
 from lowcode.collab.protocol import Protocol, load_protocol
 from lowcode.collab.room import Room, RoomState
 from lowcode.pages.oplog import NOTIFY_CHANNEL
@@ -49,23 +49,35 @@ class Hub:
         # Guards `rooms` against a join racing a room that is closing.
         self.lock = asyncio.Lock()
         self.closing = False
+        self._shut = asyncio.Event()
         self.admission = Admission(res.settings.ws_max_sockets_per_user, res.settings.ws_join_rate)
         s = res.settings
         for rule in (s.ws_op_rate, s.ws_cursor_rate, s.ws_sync_rate, s.ws_join_rate):
             TokenBucket.parse(rule)  # a bad setting fails start-up, not every connection
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
+        self._recheck_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
         self._listen_task = asyncio.create_task(self._listen_forever(), name="hub-listen")
+        self._recheck_task = asyncio.create_task(self._recheck_forever(), name="hub-recheck")
 
     async def shutdown(self, code: int = 1012, timeout_s: float = 10.0) -> None:
-        """Refuse new joins, snapshot every room and close its sockets with `code`."""
+        """Refuse new joins, snapshot every room and close its sockets with `code`.
+        A second call (the lifespan after SIGTERM started it) waits for the
+        first to finish: the pool must outlive the rooms' final snapshots."""
         if self.closing:
+            await self._shut.wait()
             return
         self.closing = True
+        try:
+            await self._shutdown(code, timeout_s)
+        finally:
+            self._shut.set()
+
+    async def _shutdown(self, code: int, timeout_s: float) -> None:
         async with self.lock:
             rooms = list(self.rooms.values())
         for room in rooms:
@@ -73,10 +85,11 @@ class Hub:
         tasks = [r.task for r in rooms if r.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s)
-        if self._listen_task:
-            self._listen_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listen_task
+        for task in (self._listen_task, self._recheck_task):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
@@ -117,6 +130,35 @@ class Hub:
         if room is None or room.state is not RoomState.OPEN:
             return None
         return room.document, room.version
+
+    # ---- live authorisation ----------------------------------------------------
+
+    def access_changed(
+        self,
+        *,
+        users: frozenset[uuid.UUID] | None = None,
+        pages: frozenset[uuid.UUID] = frozenset(),
+        workspaces: frozenset[uuid.UUID] = frozenset(),
+        everyone: bool = False,
+    ) -> None:
+        """Have the rooms concerned re-check their sockets (`collab.access`):
+        those with a socket of one of `users`, the rooms of `pages` and of pages
+        in `workspaces`, or all of them (`everyone`)."""
+        for room in list(self.rooms.values()):
+            if (
+                everyone
+                or room.page_id in pages
+                or (room.workspace_id is not None and room.workspace_id in workspaces)
+            ):
+                room.inbox.put_nowait(AccessChanged(None))
+            elif users and any(c.member.id in users for c in room.clients.values()):
+                room.inbox.put_nowait(AccessChanged(users))
+
+    async def _recheck_forever(self) -> None:
+        """A change announced while this node was not listening is caught here."""
+        while True:
+            await asyncio.sleep(self.res.settings.ws_access_recheck_s)
+            self.access_changed(everyone=True)
 
     # ---- op-log notifications ----------------------------------------------------
 

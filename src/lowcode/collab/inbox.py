@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,16 @@ class Tick:
 
 
 @dataclass
+class AccessChanged:
+    """Who may do what may have changed: re-check the sockets of these users
+    (None: every socket of the room) — `collab.access`."""
+
+    users: frozenset[uuid.UUID] | None
+
+
+@dataclass
 class Shutdown:
     code: int
 
 
-Event = Join | Leave | Op | Cursor | SyncRequest | HeadMoved | Tick | Shutdown
+Event = Join | Leave | Op | Cursor | SyncRequest | HeadMoved | Tick | Shutdown | AccessChanged

@@ -12,7 +12,6 @@ node) reloads the ops it missed and answers VERSION_CONFLICT.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import time
@@ -21,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from lowcode.collab.access import Verdict, socket_verdicts
 from lowcode.collab.connection import Connection
 from lowcode.collab.inbox import (
+    AccessChanged,
     Cursor,
     Event,
     HeadMoved,
@@ -72,6 +73,7 @@ class Room:
         self.document: Document = {}
         self.version = 0
         self.snapshot_version = 0
+        self.workspace_id: uuid.UUID | None = None  # known once loaded
         self.task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         # One encoded sync frame per (version, members, read-only), shared by
@@ -164,6 +166,47 @@ class Room:
                 await self._catch_up()
         elif isinstance(event, Tick):
             await self._snapshot("snapshot")
+        elif isinstance(event, AccessChanged):
+            conns = [
+                c
+                for c in self.clients.values()
+                if event.users is None or c.member.id in event.users
+            ]
+            try:
+                await self._check_access(conns)
+            except Exception as e:
+                if not is_outage(e):
+                    raise
+                # The next op, the next change or the periodic check asks again.
+                log.warning("access check failed", extra={"page_id": str(self.page_id)})
+
+    # ---- live authorisation ------------------------------------------------------
+
+    async def _check_access(self, conns: list[Connection]) -> None:
+        """Ask Postgres what `conns` may do now: close the ones that lost access
+        (4401/4403/4404), flip the others between read-only and writable (a
+        fresh `sync` tells the client its `readOnly`)."""
+        sessions = [c.session_id for c in conns if c.session_id is not None]
+        if not sessions:
+            return
+        verdicts = await socket_verdicts(self.res, self.page_id, sessions)
+        for conn in conns:
+            if conn.session_id is None or conn.id not in self.clients:
+                continue
+            self._enforce(conn, verdicts[conn.session_id])
+
+    def _enforce(self, conn: Connection, verdict: Verdict) -> None:
+        if verdict.close is not None:
+            log.info(
+                "socket closed: access ended",
+                extra={"page_id": str(self.page_id), "code": verdict.close[0]},
+            )
+            conn.close(*verdict.close)
+            self._leave(conn)
+        elif verdict.read_only != conn.read_only:
+            conn.read_only = verdict.read_only
+            if not conn.offer(self._sync_frame(conn)):
+                self._dropped(conn)
 
     # ---- load, join, leave -----------------------------------------------------
 
@@ -201,6 +244,7 @@ class Room:
             return False
         self.document, self.version = document, head.version
         self.snapshot_version = head.snapshot_version
+        self.workspace_id = head.workspace_id
         self.state = RoomState.OPEN
         return True
 
@@ -265,6 +309,20 @@ class Room:
         in one transaction, then ack the senders and broadcast to the others."""
         accepted: list[Op] = []
         document, version = self.document, self.version
+        # Writers' access is asked again before their ops count: a member
+        # removed, demoted or logged out a moment ago is refused on the spot.
+        writers = {
+            op.conn.id: op.conn
+            for op in ops
+            if op.conn.id in self.clients and not op.conn.read_only
+        }
+        try:
+            await self._check_access(list(writers.values()))
+        except Exception as e:
+            if not is_outage(e):
+                raise
+            self._not_saved(ops, e)
+            return
         for op in ops:
             if op.conn.id not in self.clients:
                 continue  # left meanwhile
@@ -428,7 +486,7 @@ class Room:
                     self.res, conn, self.page_id, self.document, self.version, reason, None
                 )
             self.snapshot_version = self.version
-        except (asyncpg.PostgresError, OSError) as e:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
             # Not fatal: the op log still has every op.
             log.error("snapshot failed", extra={"page_id": str(self.page_id), "error": str(e)})
 
@@ -444,9 +502,12 @@ class Room:
 
     async def _shutdown(self, code: int) -> None:
         await self._snapshot("close")
-        for c in list(self.clients.values()):
-            with contextlib.suppress(Exception):
-                await c.drain_and_stop(timeout_s=1.0)
+        clients = list(self.clients.values())
+        # Concurrently: fifty slow clients must not take fifty seconds.
+        await asyncio.gather(
+            *(c.drain_and_stop(timeout_s=1.0) for c in clients), return_exceptions=True
+        )
+        for c in clients:
             c.close(code, "server restarting")
             self.hub.metrics.ws_clients.dec()
         self.clients.clear()

@@ -1,19 +1,25 @@
 """`/ws/pages/{page_id}`: authenticate, check the page, join its room, read frames.
 
-Close codes: 4401 bad token, 4404 no such page or not visible (no room is ever
-created for it), 4429 room full or too many sockets / handshakes of this user,
-1013 too many rooms on this process (retry), 1012 server restarting.
+Close codes: 4401 bad token, and later a revoked or expired session, a
+disabled or deleted user or the access token's expiry; 4403 no longer a member
+of the page's workspace; 4404 no such page or not visible (no room is ever
+created for it), or the page deleted meanwhile; 4429 room full or too many
+sockets / handshakes of this user, 1013 too many rooms on this process
+(retry), 1012 server restarting. Authorisation stays live: `collab.access`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket
 
+from lowcode.collab.access import TOKEN_EXPIRED
 from lowcode.collab.connection import Connection, Member, TokenBucket
 from lowcode.collab.hub import Hub, RoomFull, ShuttingDown, TooManyRooms
 from lowcode.collab.inbox import Cursor, Leave, Op, SyncRequest
@@ -21,6 +27,7 @@ from lowcode.collab.protocol import ProtocolError, encode, error_frame
 from lowcode.collab.room import Room
 from lowcode.identity.sessions_cache import session_state
 from lowcode.platform.errors import AppError
+from lowcode.platform.request_context import STATE_KEY, RequestState
 from lowcode.resources import STATE_RESOURCES, Resources
 from lowcode.settings import Settings
 from lowcode.workspaces.models import role_at_least
@@ -44,8 +51,23 @@ def _token(websocket: WebSocket) -> tuple[str | None, str | None]:
     return websocket.query_params.get("access_token"), chosen
 
 
-async def authenticate(res: Resources, websocket: WebSocket) -> tuple[uuid.UUID, str] | None:
-    """Accept the socket and return (user id, display name), or close it with 4401."""
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: uuid.UUID
+    name: str
+    session_id: uuid.UUID
+    expires_at: int  # the access token's `exp` (Unix seconds): the socket closes then
+
+
+def close_at_expiry(who: Identity, conn: Connection) -> asyncio.TimerHandle:
+    """Close `conn` with 4401 when the access token it was opened with expires."""
+    loop = asyncio.get_running_loop()
+    delay = max(0.0, who.expires_at - time.time())
+    return loop.call_later(delay, conn.close, *TOKEN_EXPIRED)
+
+
+async def authenticate(res: Resources, websocket: WebSocket) -> Identity | None:
+    """Accept the socket and return who it is, or close it with 4401."""
     token, subprotocol = _token(websocket)
     await websocket.accept(subprotocol=subprotocol)
     try:
@@ -63,7 +85,10 @@ async def authenticate(res: Resources, websocket: WebSocket) -> tuple[uuid.UUID,
     if user is None:
         await websocket.close(4401, "unknown user")
         return None
-    return user.id, user.display_name
+    request_state = websocket.scope.get("state", {}).get(STATE_KEY)
+    if isinstance(request_state, RequestState):
+        request_state.user_id = str(user.id)  # for the access log's lines
+    return Identity(user.id, user.display_name, claims.session_id, claims.expires_at)
 
 
 async def page_socket(websocket: WebSocket) -> None:
@@ -75,15 +100,14 @@ async def page_socket(websocket: WebSocket) -> None:
     who = await authenticate(res, websocket)
     if who is None:
         return
-    user_id, name = who
-    refused = hub.admission.admit(user_id)
+    refused = hub.admission.admit(who.user_id)
     if refused is not None:
         await websocket.close(4429, refused)
         return
     try:
-        refusal = await _serve_page(res, hub, websocket, user_id, name)
+        refusal = await _serve_page(res, hub, websocket, who)
     finally:
-        hub.admission.release(user_id)
+        hub.admission.release(who.user_id)
     # Closed only after the slot is released: a client told to retry (1013)
     # or that its other socket ended must find its slot free when it does.
     if refusal is not None:
@@ -91,7 +115,7 @@ async def page_socket(websocket: WebSocket) -> None:
 
 
 async def _serve_page(
-    res: Resources, hub: Hub, websocket: WebSocket, user_id: uuid.UUID, name: str
+    res: Resources, hub: Hub, websocket: WebSocket, who: Identity
 ) -> tuple[int, str] | None:
     """Serve the socket until it ends; (close code, reason) when it is refused."""
     try:
@@ -99,17 +123,20 @@ async def _serve_page(
     except ValueError:
         return 4404, "page not found"
     async with res.pool.acquire() as conn:
-        page = await res.queries.pages.get_page_for_member(conn, page_id=page_id, user_id=user_id)
+        page = await res.queries.pages.get_page_for_member(
+            conn, page_id=page_id, user_id=who.user_id
+        )
     if page is None or page.my_role is None:
         return 4404, "page not found"
     settings = res.settings
     client = Connection(
         websocket,
-        Member(user_id, name),
+        Member(who.user_id, who.name),
         read_only=not role_at_least(page.my_role, "editor"),
         queue_size=settings.ws_send_queue,
         metrics=hub.metrics,
         queue_bytes=settings.ws_send_queue_bytes,
+        session_id=who.session_id,
     )
     try:
         room = await hub.join(page_id, client)
@@ -120,9 +147,11 @@ async def _serve_page(
     except ShuttingDown:
         return 1012, "server restarting"
     client.start_writer()
+    expiry = close_at_expiry(who, client)
     try:
         await Reader(hub, room, client, settings).run()
     finally:
+        expiry.cancel()
         room.inbox.put_nowait(Leave(client))
         client.close(1000)
     return None

@@ -1,46 +1,83 @@
 """This node's side of the notification fan-out: one pattern subscription in
-Redis, and the local `/ws/events` connections of each user."""
+Redis, and the local `/ws/events` connections of each user. The same
+subscription carries access changes (`publish.access_changed`), handed to the
+hub's rooms and checked against this node's `/ws/events` sockets."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from lowcode.collab.access import SESSION_ENDED, session_live
 from lowcode.collab.connection import Connection
-from lowcode.events.publish import user_channel
+from lowcode.events.publish import access_channel, user_channel
 from lowcode.platform.cache import create_redis
 from lowcode.resources import Resources
+
+if TYPE_CHECKING:
+    from lowcode.collab.hub import Hub
 
 log = logging.getLogger("lowcode.events.bus")
 
 RETRY_S = (0.5, 1, 2, 5)
+STOP_WAIT_S = 2.0
 
 
 class EventBus:
-    def __init__(self, res: Resources) -> None:
-        self.res = res
+    def __init__(self, res: Resources, hub: Hub | None = None) -> None:
+        self.res, self.hub = res, hub
         # The subscription holds its connection for good: give it its own client
         # so it never takes a slot from the pool that requests draw from.
         assert res.settings.redis_url
         self._redis = create_redis(res.settings.redis_url, max_connections=2)
         self.connections: dict[str, set[Connection]] = defaultdict(set)
         self._prefix = user_channel(res, "")
+        self._access = access_channel(res).encode()
         self._task: asyncio.Task[None] | None = None
+        self._checks: set[asyncio.Task[None]] = set()
+        self._pubsub: PubSub | None = None
+        self._recheck: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen_forever(), name="events-listen")
+        self._recheck = asyncio.create_task(self._recheck_forever(), name="events-recheck")
+
+    async def _recheck_forever(self) -> None:
+        """Sessions ended while an announcement was lost are caught here (the
+        hub does the same for page sockets)."""
+        while True:
+            await asyncio.sleep(self.res.settings.ws_access_recheck_s)
+            conns = [c for group in self.connections.values() for c in group]
+            if conns:
+                await self._check_sessions(conns)
 
     async def stop(self, code: int = 1012) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
+            if not done:
+                # A cancel that lands while redis-py is still reading the
+                # subscription's first replies can be swallowed; closing the
+                # subscription's connection ends the read.
+                log.warning("event subscription did not stop; closing its connection")
+                if self._pubsub is not None and self._pubsub.connection is not None:
+                    with contextlib.suppress(Exception):
+                        await self._pubsub.connection.disconnect()
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
         for conns in list(self.connections.values()):
             for conn in list(conns):
                 conn.close(code, "server restarting")
@@ -60,11 +97,15 @@ class EventBus:
     async def _listen_forever(self) -> None:
         attempt = 0
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self._prefix + "*")
+                await pubsub.subscribe(self._access.decode())
                 self.subscribed.set()
                 attempt = 0
+                # Changes announced while we were not subscribed are lost:
+                # every socket on this node is checked again.
+                self._access_changed(None)
                 async for message in pubsub.listen():
                     self._deliver(message)
             except asyncio.CancelledError:
@@ -83,8 +124,52 @@ class EventBus:
         data = message.get("data")
         if not isinstance(channel, bytes) or not isinstance(data, bytes):
             return
+        if channel == self._access:
+            try:
+                self._access_changed(json.loads(data))
+            except (ValueError, TypeError, AttributeError):
+                log.warning("bad access-change message")
+            return
         user = channel.decode()[len(self._prefix) :]
         frame = data.decode()
         for conn in list(self.connections.get(user, ())):
             if not conn.offer(frame):
                 self.remove(uuid.UUID(user), conn)
+
+    # ---- live authorisation -------------------------------------------------------
+
+    def _access_changed(self, message: dict[str, list[str]] | None) -> None:
+        """An access change (None: any may have been missed) for this node's sockets."""
+        users = None if message is None else frozenset(uuid.UUID(u) for u in message["users"])
+        if self.hub is not None:
+            if message is None:
+                self.hub.access_changed(everyone=True)
+            else:
+                self.hub.access_changed(
+                    users=users,
+                    pages=frozenset(uuid.UUID(p) for p in message["pages"]),
+                    workspaces=frozenset(uuid.UUID(w) for w in message["workspaces"]),
+                )
+        conns = [
+            c
+            for user, group in self.connections.items()
+            if users is None or uuid.UUID(user) in users
+            for c in group
+        ]
+        if conns:
+            task = asyncio.create_task(self._check_sessions(conns), name="events-access")
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+
+    async def _check_sessions(self, conns: list[Connection]) -> None:
+        """Close the `/ws/events` sockets whose session ended (4401)."""
+        for conn in conns:
+            if conn.closed or conn.session_id is None:
+                continue
+            try:
+                live = await session_live(self.res, conn.session_id)
+            except Exception as e:
+                log.warning("session check failed", extra={"error": str(e)})
+                return
+            if not live:
+                conn.close(*SESSION_ENDED)

@@ -6,7 +6,7 @@ from starlette.websockets import WebSocket
 
 from lowcode.collab.connection import Connection, Member
 from lowcode.collab.protocol import ProtocolError, encode, error_frame, load_protocol
-from lowcode.collab.ws import STATE_HUB, authenticate
+from lowcode.collab.ws import STATE_HUB, authenticate, close_at_expiry
 from lowcode.events.bus import EventBus
 from lowcode.resources import STATE_RESOURCES, Resources
 
@@ -24,15 +24,22 @@ async def events_socket(websocket: WebSocket) -> None:
     who = await authenticate(res, websocket)
     if who is None:
         return
-    user_id, name = who
+    user_id = who.user_id
     admission = websocket.scope["state"][STATE_HUB].admission
     refused = admission.admit(user_id)
     if refused is not None:
         await websocket.close(4429, refused)
         return
     protocol = load_protocol(res.settings.asyncapi_file, res.settings.json_max_depth)
-    conn = Connection(websocket, Member(user_id, name), read_only=True, queue_size=64)
+    conn = Connection(
+        websocket,
+        Member(user_id, who.name),
+        read_only=True,
+        queue_size=64,
+        session_id=who.session_id,
+    )
     conn.start_writer()
+    expiry = close_at_expiry(who, conn)
     bus.add(user_id, conn)
     try:
         while True:
@@ -55,6 +62,7 @@ async def events_socket(websocket: WebSocket) -> None:
             else:
                 conn.offer(error_frame("INVALID_MESSAGE", "this channel only accepts ping"))
     finally:
+        expiry.cancel()
         bus.remove(user_id, conn)
         admission.release(user_id)
         conn.close(1000)

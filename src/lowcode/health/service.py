@@ -8,6 +8,7 @@ recovers without a restart once the dependency is back."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,10 +17,16 @@ from lowcode.platform.grpc import GrpcTarget
 from lowcode.platform.migrate import schema_state
 from lowcode.resources import Resources
 
+log = logging.getLogger("lowcode.health")
+
 CHECK_TIMEOUT_S = 2.0
 
 
-class SchemaNotCurrent(RuntimeError):
+class CheckFailed(RuntimeError):
+    """A failure described in our own words, safe for the public probe body."""
+
+
+class SchemaNotCurrent(CheckFailed):
     pass
 
 
@@ -30,8 +37,13 @@ async def _timed(check: Callable[[], Awaitable[str | None]]) -> dict[str, Any]:
         status, error = "ok", None
     except TimeoutError:
         status, error, detail = "fail", f"timed out after {CHECK_TIMEOUT_S}s", None
+    except CheckFailed as e:
+        status, error, detail = "fail", str(e), None  # our own words: which migrations
     except Exception as e:
-        status, error, detail = "fail", f"{type(e).__name__}: {e}", None
+        # The probe is public: the exception's text (hosts, users, paths) goes
+        # to the log, the body names only its kind.
+        log.warning("readiness check failed", extra={"error": f"{type(e).__name__}: {e}"})
+        status, error, detail = "fail", type(e).__name__, None
     result: dict[str, Any] = {
         "status": status,
         "latency_ms": round((time.perf_counter() - start) * 1000, 2),
@@ -97,7 +109,7 @@ async def _peer_checks(res: Resources) -> dict[str, Any]:
         async def run() -> str | None:
             status = await target.health("", timeout_s=CHECK_TIMEOUT_S / 2)
             if status != "SERVING":
-                raise RuntimeError(f"health service says {status}")
+                raise CheckFailed(f"health service says {status}")
             return f"breaker {target.breaker_state}"
 
         return run

@@ -7,6 +7,7 @@ security scopes (`[admin]`). The caller's id goes to the access log.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from connexion.lifecycle import ConnexionRequest
@@ -18,6 +19,8 @@ from lowcode.platform.errors import Forbidden
 from lowcode.platform.request_context import STATE_KEY, RequestState
 from lowcode.resources import STATE_OPERATION_SCOPES, from_request
 
+log = logging.getLogger("lowcode.identity.security")
+
 # A global role grants these scopes; operations list the scope they need.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "user": frozenset({"user"}),
@@ -26,9 +29,16 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 
 
 def _declared_scopes(request: ConnexionRequest) -> set[str]:
+    """The operation's scopes. An operation this handler cannot identify is
+    refused (fail closed): a routing change in Connexion must never turn
+    `[admin]` operations into ones anybody may call."""
     routing = request.scope.get("extensions", {}).get(ROUTING_EXTENSION) or {}
     by_operation = request.scope.get("state", {}).get(STATE_OPERATION_SCOPES, {})
-    return set(by_operation.get(routing.get("operation_id"), ()))
+    scopes = by_operation.get(routing.get("operation_id"))
+    if scopes is None:
+        log.error("security handler could not identify the operation; refused")
+        raise Forbidden("this operation could not be authorised")
+    return set(scopes)
 
 
 async def bearer_info(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from lowcode.events.publish import access_changed
 from lowcode.identity.errors import (
     AccountDisabled,
     EmailTaken,
@@ -29,6 +30,7 @@ from lowcode.identity.sessions_cache import revoke_cached
 from lowcode.identity.tokens import hash_refresh_token, new_refresh_token
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.ratelimit import client_bucket
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.identity")
@@ -45,7 +47,9 @@ async def register_user(
 ) -> User:
     """Create a `user`-role account; the email must be new in any letter case."""
     email = email.strip()
-    await res.limiter.hit(res.settings.rate_limit_register_ip, "register", "ip", client.ip or "-")
+    await res.limiter.hit(
+        res.settings.rate_limit_register_ip, "register", "ip", client_bucket(client.ip)
+    )
     await res.limiter.hit(res.settings.rate_limit_register_email, "register", email.lower())
     password_hash = await hash_password(password)
     async with transaction(res.pool) as conn:
@@ -58,19 +62,22 @@ async def register_user(
                 role="user",
             )
         except asyncpg.UniqueViolationError as e:
-            raise EmailTaken(f"{email} is already registered") from e
+            raise EmailTaken("that email is already registered") from e
     return User.from_row(row)
 
 
 async def login(res: Resources, *, email: str, password: str, client: ClientInfo) -> TokenPair:
     """Check the password and open a session: an access token plus a refresh token."""
     email = email.strip()
-    await res.limiter.hit(res.settings.rate_limit_login_ip, "login", "ip", client.ip or "-")
-    await res.limiter.hit(res.settings.rate_limit_login_email, "login", email.lower())
+    await res.limiter.hit(res.settings.rate_limit_login_ip, "login", "ip", client_bucket(client.ip))
+    # Per email, only failures count: a victim's successful logins never lock
+    # them out, and a guesser still gets only so many tries at one account.
+    await res.limiter.check(res.settings.rate_limit_login_email, "login", email.lower())
     async with res.pool.acquire() as conn:
         user = await res.queries.identity.get_user_by_email(conn, email=email)
     # Verify against something even for unknown emails so timing reveals nothing.
     if not await verify_password(user.password_hash if user else None, password) or not user:
+        await res.limiter.hit(res.settings.rate_limit_login_email, "login", email.lower())
         raise InvalidCredentials("wrong email or password")
     if user.disabled:
         raise AccountDisabled("this account is disabled")
@@ -137,6 +144,7 @@ async def refresh(res: Resources, *, refresh_token: str) -> TokenPair:
         )
     if state is not None:
         await revoke_cached(res, state.user_id, [found.session_id])
+        await access_changed(res, users=[state.user_id])
     log.warning("refresh token reuse; session revoked", extra={"session_id": str(found.session_id)})
     raise SessionRevoked("this refresh token was already used; the session has been revoked")
 
@@ -155,6 +163,7 @@ async def logout(res: Resources, *, refresh_token: str) -> None:
         )
     if state is not None:
         await revoke_cached(res, state.user_id, [found.session_id])
+        await access_changed(res, users=[state.user_id])
 
 
 async def list_sessions(res: Resources, actor: Actor, page: PageRequest) -> PageOf:
@@ -190,17 +199,23 @@ async def revoke_own_session(res: Resources, actor: Actor, session_id: uuid.UUID
             raise SessionNotFound(f"no session {session_id}")
         await res.queries.identity.revoke_session(conn, session_id=session_id, reason="revoked")
     await revoke_cached(res, actor.user_id, [session_id])
+    await access_changed(res, users=[actor.user_id])
 
 
 async def change_password(
     res: Resources, actor: Actor, *, current_password: str, new_password: str
 ) -> None:
-    """Replace the password and revoke every other session of the user."""
+    """Replace the password and revoke every other session of the user. Wrong
+    current passwords are limited per user like logins per email: a stolen
+    access token must not become an unlimited password oracle."""
+    limit = res.settings.rate_limit_login_email
+    await res.limiter.check(limit, "password", str(actor.user_id))
     async with res.pool.acquire() as conn:
         stored = await res.queries.identity.get_password_hash(conn, user_id=actor.user_id)
     if stored is None:
         raise UserNotFound("the account no longer exists")
     if not await verify_password(stored, current_password):
+        await res.limiter.hit(limit, "password", str(actor.user_id))
         raise InvalidCredentials("the current password is wrong")
     new_hash = await hash_password(new_password)
     async with transaction(res.pool) as conn:
@@ -217,3 +232,4 @@ async def change_password(
             )
         ]
     await revoke_cached(res, actor.user_id, revoked)
+    await access_changed(res, users=[actor.user_id])

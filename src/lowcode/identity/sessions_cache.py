@@ -7,8 +7,11 @@ so the state is cached in Redis for `SESSION_CACHE_TTL_S`.
 Ordering matters, because a request may read Postgres just before a
 revocation commits and write its (stale) answer to the cache just after:
 - a cache miss fills the cache only if nothing is there (`SET NX`);
-- every change (revocation, disable, role change) overwrites the entry with
-  the new state after its transaction commits (plain `SET`).
+- a revocation or a disable overwrites the entry with "inactive" after its
+  transaction commits (plain `SET`);
+- a role change deletes the entry after its commit, and the next request
+  reads Postgres: writing "active with the new role" instead could land after
+  a concurrent revocation's "inactive" and bring the session back.
 So a stale "active" can never replace a revocation, and revocation takes
 effect at once. The TTL bounds staleness if a write is ever lost; when Redis
 is unreachable, Postgres answers.
@@ -92,8 +95,19 @@ async def revoke_cached(
 async def update_cached(
     res: Resources, user_id: uuid.UUID, role: str, session_ids: Iterable[uuid.UUID]
 ) -> None:
-    """After a role change committed: the live sessions carry the new role now."""
-    await _overwrite(res, session_ids, SessionState(user_id, role, active=True))
+    """After a role change committed: the sessions' cached state is dropped, so
+    their next request reads the new role from Postgres. Never written as
+    "active": that could overwrite a revocation committed meanwhile."""
+    keys = [_key(res, sid) for sid in session_ids]
+    if not keys:
+        return
+    try:
+        await res.redis.delete(*keys)
+    except RedisError as e:
+        log.error(
+            "could not drop cached sessions; they expire within the cache TTL",
+            extra={"error": str(e), "sessions": len(keys), "user_id": str(user_id), "role": role},
+        )
 
 
 async def _overwrite(res: Resources, session_ids: Iterable[uuid.UUID], state: SessionState) -> None:

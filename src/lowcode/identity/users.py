@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from lowcode.events.publish import access_changed
 from lowcode.identity.errors import EmailTaken, UserNotFound
 from lowcode.identity.models import Actor, User
 from lowcode.identity.passwords import hash_password
@@ -93,6 +94,8 @@ async def update_user(
         await revoke_cached(res, user_id, affected)
     elif not row.disabled:
         await update_cached(res, user_id, row.role, affected)
+    if disabled:
+        await access_changed(res, users=[user_id])
     return User.from_row(row)
 
 
@@ -118,6 +121,7 @@ async def delete_user(res: Resources, actor: Actor, user_id: uuid.UUID) -> None:
         ]
         await res.queries.identity.delete_user(conn, user_id=user_id)
     await revoke_cached(res, user_id, sessions)
+    await access_changed(res, users=[user_id])
 
 
 async def create_admin(

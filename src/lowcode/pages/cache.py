@@ -41,10 +41,19 @@ async def get(res: Resources, page_id: uuid.UUID, version: int) -> Document | No
 
 
 async def put(res: Resources, page_id: uuid.UUID, version: int, document: Document) -> None:
+    """Cache a version just committed, dropping the one before it: a page keeps
+    about one cached document however fast it is written (100 patches a second
+    to a 2 MiB page would otherwise pile up 200 MiB a second until the TTL)."""
     try:
-        await res.redis.set(
-            _key(res, page_id, version), jsoncodec.dumpb(document), ex=res.settings.page_cache_ttl_s
-        )
+        async with res.redis.pipeline(transaction=False) as pipe:
+            pipe.set(
+                _key(res, page_id, version),
+                jsoncodec.dumpb(document),
+                ex=res.settings.page_cache_ttl_s,
+            )
+            if version > 1:
+                pipe.delete(_key(res, page_id, version - 1))
+            await pipe.execute()
     except RedisError as e:
         log.warning("could not cache page", extra={"error": str(e)})
 

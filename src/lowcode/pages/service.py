@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import asyncpg
 
+from lowcode.events.publish import access_changed
 from lowcode.identity.models import Actor
 from lowcode.identity.users import like_pattern
 from lowcode.pages import cache, oplog
@@ -144,6 +145,8 @@ async def delete_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> None:
     async with transaction(res.pool) as conn:
         await _page_for(res, conn, actor, page_id, "owner")
         await res.queries.pages.soft_delete_page(conn, page_id=page_id)
+    # Its open rooms close their sockets (4404) on every node.
+    await access_changed(res, pages=[page_id])
 
 
 async def patch_page(

@@ -50,6 +50,9 @@ class AccessLogMiddleware:
         self.body_limit = body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -171,6 +174,66 @@ class AccessLogMiddleware:
         }
         level = logging.ERROR if status >= 500 else logging.INFO
         access_log.log(level, "%s %s %s", scope["method"], scope["path"], status, extra=fields)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """WebSockets get two lines: the handshake's outcome (101 accepted, or
+        the HTTP status it was denied with) and, when the socket ends, its
+        close code — so 4401/4403/4404 refusals are on record like any 401."""
+        headers = _headers(scope)
+        request_id = accept_request_id(headers.get("x-request-id"))
+        req_state = RequestState()
+        scope.setdefault("state", {})[STATE_KEY] = req_state
+        start = time.perf_counter()
+        outcome: dict[str, Any] = {"status": None, "close_code": None}
+
+        def line(event: str, level: int = logging.INFO) -> None:
+            client = scope.get("client")
+            access_log.log(
+                level,
+                "WEBSOCKET %s %s %s",
+                scope["path"],
+                event,
+                outcome["close_code"] or outcome["status"],
+                extra={
+                    "method": "WEBSOCKET",
+                    "event": event,
+                    "path": scope["path"],
+                    "query": redact_query(scope.get("query_string", b"").decode("latin-1")),
+                    "status": outcome["status"],
+                    "close_code": outcome["close_code"],
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                    "request_id": request_id,
+                    "ip": client[0] if client else None,
+                    "user_agent": headers.get("user-agent"),
+                    "user_id": req_state.user_id,
+                },
+            )
+
+        async def send_wrapper(message: Message) -> None:
+            kind = message["type"]
+            if kind == "websocket.accept" and outcome["status"] is None:
+                outcome["status"] = 101
+                line("connect")
+            elif kind == "websocket.close":
+                if outcome["status"] is None:
+                    outcome["status"] = 403  # closed before accepting: a denied handshake
+                    line("connect")
+                outcome["close_code"] = outcome["close_code"] or message.get("code", 1000)
+            elif kind == "websocket.http.response.start" and outcome["status"] is None:
+                outcome["status"] = message["status"]
+                line("connect")
+            await send(message)
+
+        async def receive_wrapper() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.disconnect" and outcome["close_code"] is None:
+                outcome["close_code"] = message.get("code", 1005)
+            return message
+
+        try:
+            await self.app(scope, receive_wrapper, send_wrapper)
+        finally:
+            line("close")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

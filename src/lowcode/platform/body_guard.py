@@ -79,6 +79,11 @@ class BodyGuard:
                     "REQUEST_TIMEOUT",
                     f"the body did not arrive within {self.limits.read_timeout_s:g} s",
                 )
+        if rejection is None and _untyped_body(scope, messages):
+            # Connexion would hand the raw bytes to a handler expecting JSON (a 500).
+            rejection = Rejection(
+                415, "UNSUPPORTED_MEDIA_TYPE", "a request body needs a Content-Type"
+            )
         if rejection is not None:
             scope.setdefault("state", {})[STATE_REJECTION] = rejection
             messages = [{"type": "http.request", "body": b"", "more_body": False}]
@@ -89,6 +94,11 @@ class BodyGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _untyped_body(scope: Scope, messages: list[Message]) -> bool:
+    has_body = any(m.get("body") for m in messages if m["type"] == "http.request")
+    return has_body and not any(k.lower() == b"content-type" for k, _ in scope.get("headers", []))
 
 
 def _check_length(scope: Scope, limit: int) -> Rejection | None:

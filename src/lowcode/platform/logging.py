@@ -6,7 +6,9 @@ line can be joined to its access-log line and its trace.
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
 import sys
 from typing import IO, Any
 
@@ -15,11 +17,27 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 
 from lowcode.platform.request_context import current_request_id
 
+# `name=value` in a query string whose name says secret (`?access_token=…`):
+# uvicorn logs every WebSocket request line with its query.
+_SECRET_QUERY_VALUE = re.compile(
+    r"(?i)([?&][^=&\s\"']*(?:passw(?:or)?d|token|secret|api[_-]?key|credential)[^=&\s\"']*=)"
+    r"[^&\s\"']*"
+)
+
+
+def redact_query_values(text: str) -> str:
+    return _SECRET_QUERY_VALUE.sub(r"\1[REDACTED]", text)
+
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         # uvicorn attaches an ANSI-coloured copy of its message; not for logs.
         record.__dict__.pop("color_message", None)
+        if record.args and any(isinstance(a, str) and "?" in a for a in record.args):
+            message = record.getMessage()
+            redacted = redact_query_values(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         if not hasattr(record, "trace_id"):
@@ -34,7 +52,12 @@ class ConsoleFormatter(logging.Formatter):
     _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
     def format(self, record: logging.LogRecord) -> str:
-        base = super().format(record)
+        # A request path may carry `%0A`: one record must stay one line, so
+        # control characters in the message and extras are escaped (the
+        # traceback, which we write, keeps its newlines).
+        safe = copy.copy(record)
+        safe.msg, safe.args = _escape(record.getMessage()), None
+        base = super().format(safe)
         extras = {
             k: v
             for k, v in record.__dict__.items()
@@ -44,10 +67,17 @@ class ConsoleFormatter(logging.Formatter):
         }
         rid = getattr(record, "request_id", None)
         prefix = f"[{rid}] " if rid else ""
-        tail = " ".join(f"{k}={_short(v)}" for k, v in extras.items())
+        tail = " ".join(f"{k}={_escape(_short(v))}" for k, v in extras.items())
         head, _, rest = base.partition("\n")
         line = f"{head.replace('@@RID@@', prefix)}{(' ' + tail) if tail else ''}"
         return line + ("\n" + rest if rest else "")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def _escape(text: str) -> str:
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
 def _short(value: Any) -> str:

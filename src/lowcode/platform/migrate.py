@@ -8,6 +8,7 @@ the same).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -142,15 +143,44 @@ def new_migration(migrations_dir: Path, name: str, now: datetime | None = None) 
     return path
 
 
+_LOCAL_HOSTS = {"", "localhost", "::1", "[::1]"}
+
+
+def _is_local(host: str | None) -> bool:
+    return host is None or host in _LOCAL_HOSTS or host.startswith("127.")
+
+
 def dbmate_url(dsn: str) -> str:
-    """dbmate speaks `postgres://…?socket=DIR` for unix sockets and wants sslmode spelled out."""
+    """dbmate speaks `postgres://…?socket=DIR` for unix sockets. TLS is turned
+    off by default only for this machine (a socket, localhost): anywhere else
+    dbmate's own default applies (`require`), so migration credentials never
+    cross a network in the clear unless the URL says `sslmode=disable`."""
     parts = urlsplit(dsn)
     query = dict(parse_qsl(parts.query))
     host = query.pop("host", None)
     if host and host.startswith("/"):
         query["socket"] = host
-    query.setdefault("sslmode", "disable")
+    if (host and host.startswith("/")) or _is_local(parts.hostname):
+        query.setdefault("sslmode", "disable")
     return urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
+
+
+DBMATE_URL_VARIABLE = "LOWCODE_DBMATE_URL"
+
+
+def dbmate_command(dsn: str, migrations_dir: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    """dbmate's argv and environment: the URL (and its password) goes in the
+    environment, never on the command line, where `ps` shows it to anyone."""
+    cmd = [
+        _dbmate_binary(),
+        "--env",
+        DBMATE_URL_VARIABLE,
+        "--migrations-dir",
+        str(migrations_dir),
+        "--no-dump-schema",
+        *args,
+    ]
+    return cmd, {**os.environ, DBMATE_URL_VARIABLE: dbmate_url(dsn)}
 
 
 def _dbmate_binary() -> str:
@@ -163,16 +193,8 @@ def _dbmate_binary() -> str:
 
 def run_dbmate(dsn: str, migrations_dir: Path, *args: str) -> str:
     """Run one dbmate command (`up`, `down`, `status`, …) and return its output."""
-    cmd = [
-        _dbmate_binary(),
-        "--url",
-        dbmate_url(dsn),
-        "--migrations-dir",
-        str(migrations_dir),
-        "--no-dump-schema",
-        *args,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    cmd, env = dbmate_command(dsn, migrations_dir, *args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         raise MigrationError(
             f"dbmate {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -50,10 +51,18 @@ class RateLimiter:
 
     async def hit(self, rule: str, *identifiers: str) -> None:
         """Count one request against `rule` for `identifiers`; RateLimited when over."""
+        await self._ask(rule, identifiers, count=True)
+
+    async def check(self, rule: str, *identifiers: str) -> None:
+        """RateLimited when `rule` is used up for `identifiers`; counts nothing
+        (per-email login limits count failures only: `hit` after one)."""
+        await self._ask(rule, identifiers, count=False)
+
+    async def _ask(self, rule: str, identifiers: tuple[str, ...], *, count: bool) -> None:
         item = self._item(rule)
         limiter = self._limiter
         try:
-            allowed = await limiter.hit(item, *identifiers)
+            allowed = await (limiter.hit if count else limiter.test)(item, *identifiers)
             if self.degraded:
                 self.degraded = False
                 log.warning("rate limits are shared through Redis again")
@@ -64,7 +73,7 @@ class RateLimiter:
                     "Redis unavailable; rate limits counted per process", extra={"error": str(e)}
                 )
             limiter = self._local
-            allowed = await limiter.hit(item, *identifiers)
+            allowed = await (limiter.hit if count else limiter.test)(item, *identifiers)
         if allowed:
             return
         stats = await limiter.get_window_stats(item, *identifiers)
@@ -72,3 +81,19 @@ class RateLimiter:
             math.ceil(max(stats.reset_time - time.time(), 1)),
             f"too many attempts; limit is {rule}",
         )
+
+
+def client_bucket(ip: str | None) -> str:
+    """The address a per-IP limit counts: IPv6 clients by their /64 (one host
+    typically owns a whole /64, and would otherwise rotate through it)."""
+    if not ip:
+        return "-"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -28,8 +28,10 @@ _SENSITIVE_MARKERS = (
 
 
 def _may_hold_secrets(raw: bytes) -> bool:
+    # A `\u` escape can spell any key (`"pass\u0077ord"`): such bodies are
+    # always parsed, so redaction sees the keys as the application does.
     lowered = raw.lower()
-    return any(marker in lowered for marker in _SENSITIVE_MARKERS)
+    return b"\\u" in raw or any(marker in lowered for marker in _SENSITIVE_MARKERS)
 
 
 def is_sensitive(key: str) -> bool:
@@ -59,8 +61,8 @@ def truncate(text: str, limit: int) -> str:
 
 
 def body_for_log(raw: bytes, content_type: str | None, limit: int) -> str | None:
-    """The body as it goes into the access log: redacted when JSON, else marked
-    as binary unless textual; truncated at `limit` characters either way."""
+    """The body as it goes into the access log: JSON redacted (and truncated at
+    `limit` characters), any other body as its size and type only."""
     if not raw:
         return None
     ctype = (content_type or "").lower()
@@ -77,17 +79,24 @@ def body_for_log(raw: bytes, content_type: str | None, limit: int) -> str | None
             text = raw.decode("utf-8", "replace")
             return truncate(_redact_text(text), limit)
         return truncate(json.dumps(redact(parsed), ensure_ascii=False), limit)
-    if ctype.startswith("application/x-www-form-urlencoded"):
-        return truncate(redact_query(raw.decode("utf-8", "replace")), limit)
-    if ctype.startswith("text/") or not ctype:
-        return truncate(raw.decode("utf-8", "replace"), limit)
-    return f"<{len(raw)} bytes {ctype}>"
+    # Anything else (text/plain from a browser's fetch, forms, no type at all)
+    # is logged by size only: a login body sent as text/plain is still a login.
+    return f"<{len(raw)} bytes {ctype or 'untyped'}>"
 
 
 _TEXT_PAIR = re.compile(r'("([^"]*)"\s*:\s*)"((?:[^"\\]|\\.)*)"')
 
 
+def _key(raw: str) -> str:
+    """A JSON key as the parser reads it (escapes resolved), best effort."""
+    try:
+        return str(json.loads(f'"{raw}"'))
+    except ValueError:
+        return raw
+
+
 def _redact_text(text: str) -> str:
     return _TEXT_PAIR.sub(
-        lambda m: f'{m.group(1)}"{REDACTED}"' if is_sensitive(m.group(2)) else m.group(0), text
+        lambda m: f'{m.group(1)}"{REDACTED}"' if is_sensitive(_key(m.group(2))) else m.group(0),
+        text,
     )

@@ -10,6 +10,7 @@ from those modules, so a name that is missing or defined twice fails at start-up
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -18,8 +19,9 @@ from collections.abc import Callable, Iterable
 from types import FunctionType, ModuleType
 from typing import Any
 
+from connexion.context import context
 from connexion.exceptions import ResolverError
-from connexion.resolver import Resolver
+from connexion.resolver import Resolution, Resolver
 
 import lowcode
 
@@ -79,12 +81,40 @@ def handler_index(modules: Iterable[ModuleType]) -> dict[str, Callable[..., Any]
     return index
 
 
+def requires_admin(security: list[dict[str, list[str]]] | None) -> bool:
+    return any("admin" in (req.get("bearerAuth") or []) for req in security or [])
+
+
+def admin_only(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The handler of an `[admin]` operation, checking the role itself as well:
+    defence in depth should the security handler ever not see the operation's
+    scopes. The signature stays the handler's (Connexion reads `__wrapped__`)."""
+
+    @functools.wraps(fn)
+    async def handler(*args: Any, **kwargs: Any) -> Any:
+        from lowcode.platform.errors import Forbidden
+
+        info = context.get("token_info") or {}
+        if info.get("role") != "admin":
+            raise Forbidden("requires the admin role")
+        return await fn(*args, **kwargs)
+
+    return handler
+
+
 class HandlerResolver(Resolver):  # type: ignore[misc]
-    """Connexion's resolver with the function looked up in the handler index."""
+    """Connexion's resolver with the function looked up in the handler index;
+    handlers of admin operations check the caller's role themselves too."""
 
     def __init__(self, index: dict[str, Callable[..., Any]] | None = None) -> None:
         super().__init__()
         self.index = index if index is not None else handler_index(handler_modules())
+
+    def resolve(self, operation: Any) -> Resolution:
+        resolution = super().resolve(operation)
+        if requires_admin(getattr(operation, "security", None)):
+            return Resolution(admin_only(resolution.function), resolution.operation_id)
+        return resolution
 
     def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
         name = snake_case(operation_id)

@@ -47,7 +47,15 @@ def _field(error: ValidationError, prefix: str = "") -> str:
 
 def _errors(validator: Any, value: Any, location: str, prefix: str = "") -> list[FieldError]:
     found = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
-    return [FieldError(_field(e, prefix), e.message, location) for e in found]
+    return [FieldError(_field(e, prefix), _masked(e), location) for e in found]
+
+
+def _masked(error: ValidationError) -> str:
+    """jsonschema's message without the submitted value (it says `'hunter2' is
+    too short`): a problem body, and so the access log, never echoes input."""
+    if error.validator == "required":
+        return str(error.message)  # names the missing property, not a value
+    return str(error.message).replace(repr(error.instance), "the value")
 
 
 class AllErrorsBodyValidator(JSONRequestBodyValidator):

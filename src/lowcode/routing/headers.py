@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from opentelemetry.propagate import inject
 from starlette.types import Scope
 
+from lowcode.platform.proxies import PEER_KEY
+
 RawHeaders = list[tuple[bytes, bytes]]
 
 HOP_BY_HOP = frozenset(
@@ -76,7 +78,9 @@ def request_headers(scope: Scope, request_id: str) -> RawHeaders:
     """What the legacy backend receives for this request."""
     raw: RawHeaders = list(scope.get("headers", []))
     out = [(k, v) for k, v in end_to_end(raw) if k.lower() not in _REWRITTEN_REQUEST]
-    client = scope.get("client")
+    # The hop we append is the one that connected to us (a trusted proxy's
+    # address, not the client it vouched for: that one is in its header already).
+    client = scope.get(PEER_KEY, scope.get("client"))
     forwarded_for = ", ".join(
         p for p in (_joined(raw, b"x-forwarded-for"), client[0] if client else None) if p
     )

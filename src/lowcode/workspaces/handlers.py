@@ -77,12 +77,20 @@ async def list_members(
 async def add_member(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
+    res, actor = from_request(request), Actor.from_token_info(token_info)
+    if "email" in body:
+        # 202 and the same body whether or not the email has an account.
+        await service.add_member_by_email(
+            res, actor, uuid.UUID(workspace_id), email=body["email"], role=body["role"]
+        )
+        return json_reply({"email": body["email"], "role": body["role"]}, 202)
+    await res.limiter.hit(res.settings.rate_limit_add_member, "add-member", str(actor.user_id))
     member = await service.add_member(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        res,
+        actor,
         uuid.UUID(workspace_id),
-        user_id=uuid.UUID(body["user_id"]) if "user_id" in body else None,
-        email=body.get("email"),
+        user_id=uuid.UUID(body["user_id"]),
+        email=None,
         role=body["role"],
     )
     return json_reply(member.to_api(), 201)

@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from lowcode.events.publish import notify_user
+from lowcode.events.publish import access_changed, notify_user
 from lowcode.identity.errors import UserNotFound
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
@@ -81,6 +81,8 @@ async def delete_workspace(res: Resources, actor: Actor, workspace_id: uuid.UUID
     async with transaction(res.pool) as conn:
         await require_role(res, conn, actor, workspace_id, "owner")
         await res.queries.workspaces.delete_workspace(conn, workspace_id=workspace_id)
+    # Rooms of its pages close their sockets (4404) on every node.
+    await access_changed(res, workspaces=[workspace_id])
 
 
 def _member(r: MemberRow | None) -> Member:
@@ -104,6 +106,25 @@ async def list_members(
     return PageOf(rows, page, total)
 
 
+async def add_member_by_email(
+    res: Resources, actor: Actor, workspace_id: uuid.UUID, *, email: str, role: str
+) -> None:
+    """Owners add a user named by email. The answer is the same whether or not
+    an account has that email, and whether or not it is a member already, so
+    this cannot be used to find out who has an account; a user found is added
+    (and notified). Rate-limited per owner like every add."""
+    await res.limiter.hit(res.settings.rate_limit_add_member, "add-member", str(actor.user_id))
+    async with res.pool.acquire() as conn:
+        await require_role(res, conn, actor, workspace_id, "owner")
+        user = await res.queries.identity.get_user_by_email(conn, email=email.strip())
+    if user is None:
+        return
+    try:
+        await add_member(res, actor, workspace_id, user_id=user.id, email=None, role=role)
+    except AlreadyMember:
+        return
+
+
 async def add_member(
     res: Resources,
     actor: Actor,
@@ -113,19 +134,16 @@ async def add_member(
     email: str | None,
     role: str,
 ) -> Member:
-    """Owners add an existing user, named by id or email, with a role."""
+    """Owners add an existing user, named by id, with a role (by email:
+    `add_member_by_email`)."""
     if (user_id is None) == (email is None):
         raise Invalid("give exactly one of user_id and email")
+    if user_id is None:
+        raise Invalid("add members named by email with add_member_by_email")
     q = res.queries.workspaces
     async with transaction(res.pool) as conn:
         await require_role(res, conn, actor, workspace_id, "owner")
-        if user_id is None:
-            assert email is not None
-            user = await res.queries.identity.get_user_by_email(conn, email=email.strip())
-            if user is None:
-                raise UserNotFound(f"no user with email {email}")
-            user_id = user.id
-        elif await res.queries.identity.get_user(conn, user_id=user_id) is None:
+        if await res.queries.identity.get_user(conn, user_id=user_id) is None:
             raise UserNotFound(f"no user {user_id}")
         try:
             async with conn.transaction():  # savepoint: a duplicate must not end ours
@@ -140,7 +158,9 @@ async def add_member(
 async def _membership_changed(
     res: Resources, workspace_id: uuid.UUID, user_id: uuid.UUID, change: str, role: str | None
 ) -> None:
-    """Tell the member's open `/ws/events` sockets (any node); after the commit."""
+    """Tell the member's open `/ws/events` sockets (any node), and have their
+    open page sockets re-check their access (4403 or read-only); after the commit."""
+    await access_changed(res, users=[user_id])
     await notify_user(
         res,
         user_id,

@@ -67,3 +67,57 @@ async def test_passwords_and_tokens_never_appear_in_the_logs(client, logs):
     [me_line] = [line for line in access if line["request_id"] == "me-call"]
     assert me_line["user_id"] == user_id and me_line["status"] == 200
     assert access[0]["user_id"] is None  # registering is anonymous
+
+
+SHORT = "hunter8"  # 7 characters: under the minimum
+LONG = "correct-horse-" * 10  # 140 characters: over the maximum
+
+
+async def test_a_refused_password_is_never_echoed_in_the_problem_or_the_logs(client, logs):
+    responses = [
+        await client.post(
+            "/api/v1/auth/register",
+            json={"email": unique_email("short"), "password": pw, "display_name": "S"},
+        )
+        for pw in (SHORT, LONG)
+    ]
+    responses.append(
+        await client.post("/api/v1/auth/login", json={"email": unique_email(), "password": LONG})
+    )
+    for response in responses:
+        assert response.status_code == 400, response.text
+        assert SHORT not in response.text and LONG not in response.text
+        assert response.json()["errors"][0]["field"] == "password"
+    text = logs.text()
+    assert SHORT not in text and LONG not in text
+
+
+async def test_non_json_and_escaped_bodies_are_not_logged_in_clear(client, logs):
+    secret = f"s3cret-{unique_email()}"
+    body = f'{{"email":"{unique_email()}","password":"{secret}"}}'
+    for ctype in ("text/plain;charset=UTF-8", None, "application/octet-stream"):
+        headers = {"Content-Type": ctype} if ctype else {}
+        response = await client.post("/api/v1/auth/login", content=body, headers=headers)
+        assert 400 <= response.status_code < 500
+    # A key written with an escape is the same key to the JSON parser.
+    escaped = f'{{"email":"{unique_email()}","pass\\u0077ord":"{secret}"}}'
+    response = await client.post(
+        "/api/v1/auth/login", content=escaped, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code in (400, 401)
+    assert secret not in logs.text()
+    logged = [line["request_body"] for line in logs.lines("lowcode.access")]
+    assert len(logged) == 4
+    assert logged[0].startswith("<") and "bytes" in logged[0]
+
+
+async def test_a_refused_query_parameter_is_not_echoed(client, new_user, new_workspace):
+    user = await new_user()
+    ws = await new_workspace(user)
+    marker = "hunter2-not-a-sort-key"
+    response = await client.get(
+        f"/api/v1/workspaces/{ws['id']}/pages", params={"sort": marker}, headers=user.headers
+    )
+    assert response.status_code == 400, response.text
+    assert marker not in response.text
+    assert response.json()["errors"][0]["field"] == "sort"

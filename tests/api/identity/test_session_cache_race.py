@@ -53,3 +53,21 @@ async def test_a_request_in_flight_during_logout_cannot_bring_the_session_back(
         for instance in (client, busy_client):
             response = await instance.get(ME, headers=user.headers)
             assert_problem(response, 401, "SESSION_REVOKED")
+
+
+async def test_a_role_change_racing_a_revocation_cannot_bring_the_session_back(
+    app, client, new_user
+):
+    """The role change read the user's live sessions before the logout committed
+    and updates the cache after it: the session must stay revoked."""
+    from lowcode.identity.sessions_cache import session_state, update_cached
+
+    user = await new_user()
+    session_id = uuid.UUID(user.session_id)
+    logout = await client.post("/api/v1/auth/logout", json={"refresh_token": user.refresh_token})
+    assert logout.status_code == 204
+    await update_cached(app.res, uuid.UUID(user.id), "admin", [session_id])
+    state = await session_state(app.res, session_id)
+    assert state is not None and not state.active
+    response = await client.get(ME, headers=user.headers)
+    assert_problem(response, 401, "SESSION_REVOKED")

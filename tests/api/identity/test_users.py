@@ -323,3 +323,22 @@ async def test_the_jwks_is_public_and_empty_with_a_shared_secret(client):
     assert response.status_code == 200, response.text
     assert response.json() == {"keys": []}
     assert "max-age" in response.headers["cache-control"]
+
+
+async def test_admin_checks_fail_closed(settings, new_user, new_admin):
+    """Should the security handler lose track of operations (a Connexion routing
+    change), nothing opens up: unknown operations are refused, and admin
+    handlers check the role themselves."""
+    from tests.api.identity.conftest import running_app
+
+    user, admin = await new_user(), await new_admin()
+    async with running_app(settings) as (app, client):
+        app.operation_scopes["listUsers"] = frozenset()  # as if the table lost `[admin]`
+        response = await client.get("/api/v1/users", headers=user.headers)
+        assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
+        assert (await client.get("/api/v1/users", headers=admin.headers)).status_code == 200
+
+        app.operation_scopes.clear()  # no operation can be identified
+        for who in (user, admin):
+            response = await client.get("/api/v1/users/me", headers=who.headers)
+            assert response.status_code == 403

@@ -182,14 +182,9 @@ async def test_owners_add_members_by_email_in_any_case_and_by_user_id(
         json={"email": by_email.email.upper(), "role": "editor"},
         headers=owner.headers,
     )
-    assert added.status_code == 201, added.text
-    member = added.json()
-    assert (member["user_id"], member["email"], member["role"]) == (
-        by_email.id,
-        by_email.email,
-        "editor",
-    )
-    assert member["display_name"] == by_email.display_name
+    # By email: 202 and what was asked, nothing about the account.
+    assert added.status_code == 202, added.text
+    assert added.json() == {"email": by_email.email.upper(), "role": "editor"}
 
     added = await client.post(
         members_url(workspace), json={"user_id": by_id.id, "role": "viewer"}, headers=owner.headers
@@ -228,24 +223,57 @@ async def test_adding_an_existing_member_again_is_already_member(client, new_use
     await add_member(client, owner, workspace["id"], member, "viewer")
 
     again = await client.post(
-        members_url(workspace), json={"email": member.email, "role": "owner"}, headers=owner.headers
+        members_url(workspace), json={"user_id": member.id, "role": "owner"}, headers=owner.headers
     )
     assert_problem(again, 409, "ALREADY_MEMBER")
     assert (await member_roles(client, workspace, owner))[member.id] == "viewer"
 
 
-async def test_adding_an_unknown_email_or_user_id_is_user_not_found(
-    client, new_user, new_workspace
-):
+async def test_adding_an_unknown_user_id_is_user_not_found(client, new_user, new_workspace):
     owner = await new_user()
     workspace = await new_workspace(owner)
-    for body in (
-        {"email": f"nobody-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
-        {"user_id": str(uuid.uuid4()), "role": "viewer"},
-    ):
-        response = await client.post(members_url(workspace), json=body, headers=owner.headers)
-        assert_problem(response, 404, "USER_NOT_FOUND")
+    body = {"user_id": str(uuid.uuid4()), "role": "viewer"}
+    response = await client.post(members_url(workspace), json=body, headers=owner.headers)
+    assert_problem(response, 404, "USER_NOT_FOUND")
     assert await member_roles(client, workspace, owner) == {owner.id: "owner"}
+
+
+async def test_adding_by_email_answers_the_same_whether_or_not_the_account_exists(
+    client, new_user, new_workspace
+):
+    owner, known, member = await new_user(), await new_user(), await new_user()
+    workspace = await new_workspace(owner)
+    await add_member(client, owner, workspace["id"], member, "viewer")
+    unknown = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+    answers = []
+    for email in (known.email, unknown, member.email):
+        response = await client.post(
+            members_url(workspace), json={"email": email, "role": "editor"}, headers=owner.headers
+        )
+        assert response.status_code == 202, response.text
+        answers.append((response.json(), sorted(response.headers.keys())))
+    assert [a[0] for a in answers] == [
+        {"email": e, "role": "editor"} for e in (known.email, unknown, member.email)
+    ]
+    assert answers[0][1] == answers[1][1] == answers[2][1]
+    roles = await member_roles(client, workspace, owner)
+    # The account found was added; an existing member keeps their role.
+    assert roles == {owner.id: "owner", known.id: "editor", member.id: "viewer"}
+
+
+async def test_adding_members_is_rate_limited_per_owner(settings, new_user, new_workspace):
+    from tests.api.identity.conftest import running_app
+
+    owner = await new_user()
+    workspace = await new_workspace(owner)
+    async with running_app(settings, rate_limit_add_member="2/minute") as (_, limited):
+        for n in range(2):
+            body = {"email": f"probe-{n}-{uuid.uuid4().hex[:6]}@example.com", "role": "viewer"}
+            ok = await limited.post(members_url(workspace), json=body, headers=owner.headers)
+            assert ok.status_code == 202
+        body = {"email": f"probe-x-{uuid.uuid4().hex[:6]}@example.com", "role": "viewer"}
+        refused = await limited.post(members_url(workspace), json=body, headers=owner.headers)
+        assert_problem(refused, 429, "RATE_LIMITED")
 
 
 @pytest.mark.parametrize("both", [True, False], ids=["both", "neither"])

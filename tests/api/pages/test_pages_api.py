@@ -249,3 +249,17 @@ async def test_revisions_list_get_and_restore_as_an_op(client, team):
         f"/api/v1/pages/{pid}/revisions/1/restore", headers=team["viewer"].headers, json={}
     )
     assert viewer.status_code == 403
+
+
+async def test_a_page_written_many_times_keeps_one_cached_document(client, team, app):
+    page = await make_page(client, team["owner"], team["ws"])
+    for n in range(5):
+        response = await client.post(
+            f"/api/v1/pages/{page['id']}/patch",
+            json={"baseVersion": 1 + n, "opId": f"cache-{n}", "patches": prop_patch(page, "n", n)},
+            headers=team["owner"].headers,
+        )
+        assert response.status_code == 200, response.text
+    pattern = app.settings.redis_key("page", page["id"], "v", "*")
+    keys = sorted(k.decode() for k in await app.res.redis.keys(pattern) if b":build" not in k)
+    assert keys == [app.settings.redis_key("page", page["id"], "v", "6")]

@@ -66,6 +66,16 @@ class ListRevisionsRow:
     created_at: datetime.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class SocketAccessRow:
+    """A row of `pages.socket_access` (queries/pages/pages.sql)."""
+
+    session_id: uuid.UUID
+    active: bool | None
+    page_live: bool | None
+    role: str | None
+
+
 # Each query's own row name, kept for code written against it.
 FindOpRow = PageOpEntryRow
 GetPageHeadRow = PageHeadRow
@@ -94,6 +104,7 @@ class PagesQueries(Protocol):
     async def lock_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> PageHeadRow | None: ...
     async def notify_page_ops(self, conn: asyncpg.Connection, *, payload: str) -> None: ...
     def ops_after(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int) -> AsyncIterator[PageOpEntryRow]: ...
+    def socket_access(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, session_ids: list[uuid.UUID]) -> AsyncIterator[SocketAccessRow]: ...
     async def soft_delete_page(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> int: ...
     async def update_title(self, conn: asyncpg.Connection, *, title: str, updated_by: uuid.UUID, page_id: uuid.UUID) -> PageSummaryRow | None: ...
     async def write_snapshot(self, conn: asyncpg.Connection, *, schema: Any, snapshot_version: int, page_id: uuid.UUID) -> int: ...
@@ -110,5 +121,6 @@ ROW_TYPES: dict[str, type] = {
     "pages.list_revisions": ListRevisionsRow,
     "pages.lock_page_head": PageHeadRow,
     "pages.ops_after": PageOpEntryRow,
+    "pages.socket_access": SocketAccessRow,
     "pages.update_title": PageSummaryRow,
 }

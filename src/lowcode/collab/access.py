@@ -1,0 +1,73 @@
+"""Authorisation stays live on open sockets (SPEC §4.6).
+
+A socket is authorised once, at its handshake; what it may do afterwards is
+asked again of Postgres (the truth, never a cache) whenever it could have
+changed: before a room appends ops, when a membership, role, session, user,
+page or workspace change is announced (`events.publish.access_changed`),
+periodically, and at the access token's expiry. The answer per socket:
+
+- session revoked or expired, user disabled or deleted → close 4401;
+- no longer a member of the page's workspace → close 4403;
+- the page (or its workspace) deleted → close 4404;
+- a viewer now → read-only (ops refused with FORBIDDEN); an editor again → writable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lowcode.resources import Resources
+from lowcode.workspaces.models import role_at_least
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    close: tuple[int, str] | None = None
+    read_only: bool = True
+
+
+SESSION_ENDED = (4401, "the session has ended; log in again")
+NOT_A_MEMBER = (4403, "no longer a member of this workspace")
+PAGE_GONE = (4404, "page not found")
+TOKEN_EXPIRED = (4401, "access token expired; reconnect with a fresh one")
+
+
+async def socket_verdicts(
+    res: Resources, page_id: uuid.UUID, session_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Verdict]:
+    """What each session's sockets on `page_id` may do now (one query)."""
+    ids = list(set(session_ids))
+    if not ids:
+        return {}
+    async with res.pool.acquire() as conn:
+        rows = {
+            r.session_id: r
+            async for r in res.queries.pages.socket_access(conn, page_id=page_id, session_ids=ids)
+        }
+    verdicts: dict[uuid.UUID, Verdict] = {}
+    for sid in ids:
+        row = rows.get(sid)
+        if row is None or not row.active:
+            verdicts[sid] = Verdict(SESSION_ENDED)
+        elif not row.page_live:
+            verdicts[sid] = Verdict(PAGE_GONE)
+        elif row.role is None:
+            verdicts[sid] = Verdict(NOT_A_MEMBER)
+        else:
+            verdicts[sid] = Verdict(read_only=not role_at_least(row.role, "editor"))
+    return verdicts
+
+
+async def session_live(res: Resources, session_id: uuid.UUID) -> bool:
+    """Is the session still live (for sockets not tied to a page: `/ws/events`)."""
+    async with res.pool.acquire() as conn:
+        row = await res.queries.identity.get_session_state(conn, session_id=session_id)
+    return (
+        row is not None
+        and row.revoked_at is None
+        and not row.disabled
+        and row.expires_at > datetime.now(UTC)
+    )
