@@ -106,7 +106,20 @@ class Tools:
         self._start("redocly lint", [_bin("redocly"), "lint", spec, "--format", "stylish"])
         ts = self.out / TS_OUT
         ts.parent.mkdir(parents=True, exist_ok=True)
-        self._start("openapi-typescript", [_bin("openapi-typescript"), spec, "--output", str(ts)])
+        # Optional request fields with a `default` stay optional: the server
+        # fills them in, so `{name}` is a whole WorkspaceCreate. Response
+        # fields the server always sends are listed in `required`.
+        self._start(
+            "openapi-typescript",
+            [
+                _bin("openapi-typescript"),
+                spec,
+                "--default-non-nullable",
+                "false",
+                "--output",
+                str(ts),
+            ],
+        )
         staged = self.work / "proto-staged"
         shutil.rmtree(staged, ignore_errors=True)
         staged.mkdir(parents=True)
