@@ -43,9 +43,9 @@ from lowcode.events.bus import EventBus
 from lowcode.events.ws import STATE_EVENTS, events_socket
 from lowcode.platform import jsoncodec, problems
 from lowcode.platform.access_log import AccessLogMiddleware
-from lowcode.platform.documents import Documents
 from lowcode.platform.admission import AdmissionGate
 from lowcode.platform.body_guard import STATE_REJECTION, BodyGuard, BodyLimits, Rejection
+from lowcode.platform.documents import Documents
 from lowcode.platform.errors import AppError
 from lowcode.platform.i18n import preferred_language
 from lowcode.platform.methods import MethodIndex
