@@ -47,7 +47,7 @@ class Documents:
     """The served documents, encoded once (per `root_path`)."""
 
     def __init__(self, openapi_spec: dict[str, Any], asyncapi_file: Path) -> None:
-        self._openapi = public(copy.deepcopy(openapi_spec))
+        self._openapi: dict[str, Any] = public(copy.deepcopy(openapi_spec))
         asyncapi_text = asyncapi_file.read_text()
         asyncapi = yaml.safe_load(asyncapi_text)
         self._static: dict[str, tuple[bytes, str]] = {
@@ -61,7 +61,7 @@ class Documents:
 
     def openapi(self, root_path: str = "") -> dict[str, Any]:
         """The spec as served under `root_path`: only `servers` differs from the file."""
-        spec = copy.deepcopy(self._openapi)
+        spec: dict[str, Any] = copy.deepcopy(self._openapi)
         spec["servers"] = [
             {"url": f"{root_path.rstrip('/')}/", "description": "this server"},
         ]
