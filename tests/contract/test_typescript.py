@@ -66,6 +66,17 @@ def test_a_misspelt_problem_code_does_not_compile(tmp_path: Path):
     assert "TS2678" in result.stdout and "VERSION_CONFLIT" in result.stdout, result.stdout
 
 
+def test_a_misspelt_frame_type_does_not_compile(tmp_path: Path):
+    ts = copy_tree(tmp_path)
+    collab = ts / "collab.ts"
+    text = collab.read_text()
+    assert 'case "user-join":' in text
+    collab.write_text(text.replace('case "user-join":', 'case "user-joined":'))
+    result = tsc(ts)
+    assert result.returncode != 0
+    assert "TS2678" in result.stdout and "user-joined" in result.stdout, result.stdout
+
+
 def test_a_required_field_left_out_does_not_compile(tmp_path: Path):
     """The check has teeth: `{}` is no WorkspaceCreate (`name` is required)."""
     ts = copy_tree(tmp_path)

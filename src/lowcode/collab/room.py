@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lowcode.collab.room")
 
 MAX_BATCH = 200
+_SYNC_HEAD = '{"type":"sync","payload":{'
 # Waits before retrying a room's first load after a database error.
 LOAD_RETRY_S = (0.2, 0.5, 1.0, 2.0)
 
@@ -154,7 +155,7 @@ class Room:
         elif isinstance(event, Leave):
             self._leave(event.conn)
         elif isinstance(event, Cursor):
-            frame = encode("cursor-move", {"user": event.conn.member.to_api(), **event.payload})
+            frame = encode("cursor-move", {"user": event.conn.presence(), **event.payload})
             self._broadcast(frame, exclude=event.conn)
         elif isinstance(event, SyncRequest):
             if event.conn.id in self.clients and not event.conn.offer(self._sync_frame(event.conn)):
@@ -205,10 +206,7 @@ class Room:
         return True
 
     def _members(self) -> list[dict[str, str]]:
-        seen: dict[uuid.UUID, dict[str, str]] = {}
-        for c in self.clients.values():
-            seen.setdefault(c.member.id, c.member.to_api())
-        return list(seen.values())
+        return [c.presence() for c in self.clients.values()]
 
     def _sync_frame(self, conn: Connection) -> str:
         key = (self.version, self._members_epoch)
@@ -225,18 +223,19 @@ class Room:
                     "readOnly": conn.read_only,
                 },
             )
-        return frame
+        # The one per-connection field, spliced in front of the shared encoding
+        # (a 2 MiB document is encoded once per version, not once per client).
+        return f'{_SYNC_HEAD}"connectionId":"{conn.id}",{frame[len(_SYNC_HEAD) :]}'
 
     def _join(self, conn: Connection) -> None:
-        first_of_user = all(c.member.id != conn.member.id for c in self.clients.values())
         self.clients[conn.id] = conn
         self._members_epoch += 1
         self.hub.metrics.ws_clients.inc()
         if not conn.offer(self._sync_frame(conn)):
             self._dropped(conn)
             return
-        if first_of_user:
-            self._broadcast(encode("user-join", {"user": conn.member.to_api()}), exclude=conn)
+        # Presence is per connection: a second tab of a user joins too.
+        self._broadcast(encode("user-join", {"user": conn.presence()}), exclude=conn)
 
     def _leave(self, conn: Connection) -> None:
         if self.clients.pop(conn.id, None) is None:
@@ -244,8 +243,7 @@ class Room:
         self._members_epoch += 1
         self.reserved -= 1
         self.hub.metrics.ws_clients.dec()
-        if all(c.member.id != conn.member.id for c in self.clients.values()):
-            self._broadcast(encode("user-leave", {"user": conn.member.to_api()}))
+        self._broadcast(encode("user-leave", {"user": conn.presence()}))
 
     def _broadcast(self, frame: str, exclude: Connection | None = None) -> None:
         for c in list(self.clients.values()):
@@ -263,6 +261,7 @@ class Room:
     async def _apply(self, ops: list[Op]) -> None:
         """Validate `ops` in order on the in-memory document, append the good ones
         in one transaction, then ack the senders and broadcast to the others."""
+        ops = await self._answer_applied(ops)
         accepted: list[Op] = []
         document, version = self.document, self.version
         for op in ops:
@@ -334,32 +333,79 @@ class Room:
             self.snapshot_version = result.version
         now = time.perf_counter()
         for op, applied in zip(ops, result.ops, strict=True):
-            op.conn.offer(encode("ack", {"opId": op.op_id, "version": applied.version}))
+            op.conn.may_resend = False
+            op.conn.offer(
+                encode("ack", {"opId": op.op_id, "version": applied.version, "duplicate": False})
+            )
             self.hub.metrics.ws_ack_latency.observe(now - op.received_at)
             self._broadcast(
                 self._op_frame(applied.patch, applied.version, op.op_id, op.conn.member.id),
                 exclude=op.conn,
             )
 
-    async def _resent(self, ops: list[Op]) -> None:
-        """Some ops were applied before (a client resending after a reconnect):
-        ack those with their original version and apply the rest."""
+    async def _answer_applied(self, ops: list[Op]) -> list[Op]:
+        """Answer the ops whose opId is already in the page's log, before any
+        version check; return the others.
+
+        A resend after a reconnect (same opId, patch and author) gets its
+        original `ack` with `duplicate: true`, as HTTP gives; the same opId
+        with another patch or author is `OP_ID_REUSED` — never an ack for an
+        edit that was not saved. Only ops based on an older version can have
+        been applied already — or, rebased onto a sync that already holds
+        it, an op a connection sends before its first new op is applied; other
+        ops cost no lookup (a reused opId among them is caught by the op log's
+        unique index: `_resent`)."""
+        head = self.version
+        suspects = [op for op in ops if op.base_version < head or op.conn.may_resend]
+        if not suspects:
+            return ops
+        try:
+            known = await self._find_ops(suspects)
+        except Exception as e:
+            if not is_outage(e):
+                raise
+            self._not_saved(suspects, e)
+            return [op for op in ops if not (op.base_version < head or op.conn.may_resend)]
+        fresh = []
+        for op in ops:
+            if not self._answered_as_applied(op, known):
+                fresh.append(op)
+        return fresh
+
+    async def _find_ops(self, ops: list[Op]) -> dict[str, Any]:
         async with self.res.pool.acquire() as conn:
-            known = {
-                r.op_id: r.version
+            return {
+                r.op_id: r
                 async for r in self.res.queries.pages.find_ops(
                     conn, page_id=self.page_id, op_ids=[op.op_id for op in ops]
                 )
             }
-        await self._catch_up()
-        fresh = []
-        for op in ops:
-            if op.op_id in known:
-                op.conn.offer(
-                    encode("ack", {"opId": op.op_id, "version": known[op.op_id], "duplicate": True})
+
+    @staticmethod
+    def _answered_as_applied(op: Op, known: dict[str, Any]) -> bool:
+        row = known.get(op.op_id)
+        if row is None:
+            return False
+        if row.patch == op.patches and row.actor == op.conn.member.id:
+            op.conn.offer(
+                encode("ack", {"opId": op.op_id, "version": row.version, "duplicate": True})
+            )
+        else:
+            op.conn.offer(
+                error_frame(
+                    "OP_ID_REUSED",
+                    f"opId {op.op_id!r} was already used on this page for a different patch",
+                    opId=op.op_id,
                 )
-            else:
-                fresh.append(op)
+            )
+        return True
+
+    async def _resent(self, ops: list[Op]) -> None:
+        """Some ops' ids were in the log already (a resend racing its original,
+        or a reused opId): answer those as `_answer_applied` does and apply the rest."""
+        known = await self._find_ops(ops)
+        await self._catch_up()
+        fresh = [op for op in ops if not self._answered_as_applied(op, known)]
         if fresh:
             await self._apply(fresh)
 
