@@ -59,8 +59,11 @@ export interface paths {
         /**
          * Exchange a refresh token for a new pair
          * @description Refresh tokens rotate: each works once and the response carries its
-         *     successor. Presenting a used refresh token again revokes the whole
-         *     session (`SESSION_REVOKED`).
+         *     successor. The same token presented again within
+         *     `REFRESH_REUSE_INTERVAL_S` (10 s) of its rotation — another tab
+         *     refreshing at the same moment — gets the same successor (and a fresh
+         *     access token of the same session). Presented again later, it is
+         *     reuse: the whole session is revoked (`SESSION_REVOKED`).
          */
         post: operations["refresh"];
         delete?: never;
