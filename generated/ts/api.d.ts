@@ -2453,6 +2453,8 @@ export interface components {
     headers: {
         /** @description The page's version, quoted, e.g. `"7"`; send it back in `If-Match`. */
         ETag: string;
+        /** @description The path of the resource just created, e.g. `/api/v1/pages/{id}`. */
+        Location: string;
     };
     pathItems: never;
 }
@@ -2481,6 +2483,7 @@ export interface operations {
             /** @description The new user. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2860,6 +2863,7 @@ export interface operations {
             /** @description The new workspace. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3009,6 +3013,7 @@ export interface operations {
             /** @description The new member. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3135,6 +3140,7 @@ export interface operations {
             /** @description The new page at version 1. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -3708,6 +3714,7 @@ export interface operations {
             /** @description The flag, created. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4230,6 +4237,7 @@ export interface operations {
             /** @description The new datasource. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4415,6 +4423,7 @@ export interface operations {
             /** @description The new dataset. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4657,6 +4666,7 @@ export interface operations {
             /** @description The new sync job. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
