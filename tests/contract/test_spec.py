@@ -140,3 +140,16 @@ def test_problem_examples_match_the_catalogue_and_the_schema():
         assert example["type"] == problem_type(code), where
         errors = [e.message for e in validator.iter_errors(example)]
         assert not errors, f"{where}: {errors}"
+
+
+def test_make_generate_reports_a_problem_code_enum_out_of_step(tmp_path):
+    from lowcode.codegen.operations import check_problem_codes
+
+    spec = PROJECT_ROOT / "api/openapi/openapi.yaml"
+    assert check_problem_codes(spec, PROJECT_ROOT) == []
+    stale = tmp_path / "openapi.yaml"
+    stale.write_text(
+        spec.read_text().replace("        - OP_ID_REUSED\n", "        - OP_ID_REUZED\n")
+    )
+    [problem] = check_problem_codes(stale, tmp_path)
+    assert "missing OP_ID_REUSED" in problem and "not in the catalogue OP_ID_REUZED" in problem
