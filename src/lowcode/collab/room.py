@@ -356,7 +356,12 @@ class Room:
         ops cost no lookup (a reused opId among them is caught by the op log's
         unique index: `_resent`)."""
         head = self.version
-        suspects = [op for op in ops if op.base_version < head or op.conn.may_resend]
+
+        def suspect(op: Op) -> bool:
+            # Viewers' ops are refused anyway (FORBIDDEN), with no lookup.
+            return not op.conn.read_only and (op.base_version < head or op.conn.may_resend)
+
+        suspects = [op for op in ops if suspect(op)]
         if not suspects:
             return ops
         try:
@@ -365,12 +370,8 @@ class Room:
             if not is_outage(e):
                 raise
             self._not_saved(suspects, e)
-            return [op for op in ops if not (op.base_version < head or op.conn.may_resend)]
-        fresh = []
-        for op in ops:
-            if not self._answered_as_applied(op, known):
-                fresh.append(op)
-        return fresh
+            return [op for op in ops if not suspect(op)]
+        return [op for op in ops if not (suspect(op) and self._answered_as_applied(op, known))]
 
     async def _find_ops(self, ops: list[Op]) -> dict[str, Any]:
         async with self.res.pool.acquire() as conn:
