@@ -17,6 +17,7 @@ import enum
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lowcode.collab.room")
 
 MAX_BATCH = 200
+SEEN_OPS = 4096  # opIds a room remembers, so conflicting ops cost no lookup
 _SYNC_HEAD = '{"type":"sync","payload":{'
 # Waits before retrying a room's first load after a database error.
 LOAD_RETRY_S = (0.2, 0.5, 1.0, 2.0)
@@ -81,6 +83,11 @@ class Room:
         self._members_epoch = 0
         self._sync_key: tuple[int, int] | None = None
         self._sync_frames: dict[bool, str] = {}
+        # opIds of the ops this room has seen applied (its own and caught-up
+        # ones), for every version above `_seen_floor`: a stale op whose id is
+        # not here was never applied, and needs no lookup (`_answer_applied`).
+        self._seen_ids: OrderedDict[str, int] = OrderedDict()
+        self._seen_floor = 0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"room-{self.page_id}")
@@ -201,6 +208,8 @@ class Room:
                     event.conn.close(4404, "page not found")
             return False
         self.document, self.version = document, head.version
+        self._seen_ids.clear()
+        self._seen_floor = head.version
         self.snapshot_version = head.snapshot_version
         self.state = RoomState.OPEN
         return True
@@ -329,6 +338,8 @@ class Room:
             self._not_saved(ops, e)
             return
         self.document, self.version = result.document, result.version
+        for op, applied in zip(ops, result.ops, strict=True):
+            self._saw(op.op_id, applied.version)
         if result.snapshot:
             self.snapshot_version = result.version
         now = time.perf_counter()
@@ -350,16 +361,22 @@ class Room:
         A resend after a reconnect (same opId, patch and author) gets its
         original `ack` with `duplicate: true`, as HTTP gives; the same opId
         with another patch or author is `OP_ID_REUSED` — never an ack for an
-        edit that was not saved. Only ops based on an older version can have
-        been applied already — or, rebased onto a sync that already holds
-        it, an op a connection sends before its first new op is applied; other
-        ops cost no lookup (a reused opId among them is caught by the op log's
-        unique index: `_resent`)."""
-        head = self.version
+        edit that was not saved. Looked up in the op log: ops whose id this
+        room has seen applied, ops based below what it has seen, and the ops a
+        connection sends before its first new op is applied (a resend rebased
+        onto a sync that already holds it). Others cost no lookup: a stale op
+        whose id the room has not seen was never applied, and a reused opId
+        among the rest is caught by the op log's unique index (`_resent`)."""
 
         def suspect(op: Op) -> bool:
             # Viewers' ops are refused anyway (FORBIDDEN), with no lookup.
-            return not op.conn.read_only and (op.base_version < head or op.conn.may_resend)
+            if op.conn.read_only:
+                return False
+            if op.conn.may_resend or op.op_id in self._seen_ids:
+                return True
+            # Applied, an op has a version above its base: seen here, unless the
+            # base is below what this room has seen since it loaded.
+            return op.base_version < self._seen_floor
 
         suspects = [op for op in ops if suspect(op)]
         if not suspects:
@@ -372,6 +389,12 @@ class Room:
             self._not_saved(suspects, e)
             return [op for op in ops if not suspect(op)]
         return [op for op in ops if not (suspect(op) and self._answered_as_applied(op, known))]
+
+    def _saw(self, op_id: str, version: int) -> None:
+        self._seen_ids[op_id] = version
+        while len(self._seen_ids) > SEEN_OPS:
+            _, evicted = self._seen_ids.popitem(last=False)
+            self._seen_floor = max(self._seen_floor, evicted)
 
     async def _find_ops(self, ops: list[Op]) -> dict[str, Any]:
         async with self.res.pool.acquire() as conn:
@@ -450,6 +473,7 @@ class Room:
                 return
             self.document = apply_patch(self.document, row.patch)
             self.version = expected
+            self._saw(row.op_id, row.version)
             expected += 1
             self._broadcast(self._op_frame(row.patch, row.version, row.op_id, row.actor))
 

@@ -152,3 +152,29 @@ async def test_presence_is_per_connection(client, live, team):
     assert left["connectionId"] == theirs["connectionId"] and left["id"] == team["owner"].user_id
     await first.close()
     assert first.violations == [] and second.violations == []
+
+
+async def test_an_op_applied_before_the_room_opened_is_still_recognised(client, live, team):
+    """The room remembers the opIds it has seen applied; for an op based below
+    that (applied before the room loaded) it asks the op log."""
+    page = await make_page(client, team["owner"], team["ws"])
+    patch = add_prop(page, "h", 1)
+    http = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["owner"].headers,
+        json={"baseVersion": 1, "opId": "h-1", "patches": patch},
+    )
+    assert http.json() == {"version": 2, "opId": "h-1", "duplicate": False}
+    tab = await open_peer(live, page["id"], team["owner"].access_token)
+    assert (await tab.next("sync"))["payload"]["version"] == 2
+    await tab.send("op-patch", {"patches": add_prop(page, "w", 1), "baseVersion": 2, "opId": "w-1"})
+    assert (await tab.next("ack"))["payload"]["version"] == 3
+    # After a new op of its own, a stale resend of the HTTP op is still a duplicate…
+    await tab.send("op-patch", {"patches": patch, "baseVersion": 1, "opId": "h-1"})
+    assert (await tab.next())["payload"] == {"opId": "h-1", "version": 2, "duplicate": True}
+    # …and a stale op never applied is the usual conflict.
+    await tab.send("op-patch", {"patches": add_prop(page, "s", 1), "baseVersion": 1, "opId": "s-1"})
+    conflict = (await tab.next())["payload"]
+    assert conflict["code"] == "VERSION_CONFLICT" and conflict["currentVersion"] == 3
+    await tab.close()
+    assert tab.violations == []
