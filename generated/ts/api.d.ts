@@ -59,8 +59,11 @@ export interface paths {
         /**
          * Exchange a refresh token for a new pair
          * @description Refresh tokens rotate: each works once and the response carries its
-         *     successor. Presenting a used refresh token again revokes the whole
-         *     session (`SESSION_REVOKED`).
+         *     successor. The same token presented again within
+         *     `REFRESH_REUSE_INTERVAL_S` (10 s) of its rotation — another tab
+         *     refreshing at the same moment — gets the same successor (and a fresh
+         *     access token of the same session). Presented again later, it is
+         *     reuse: the whole session is revoked (`SESSION_REVOKED`).
          */
         post: operations["refresh"];
         delete?: never;
@@ -1178,17 +1181,37 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /**
-             * @description Stable machine-readable code, e.g. `VALIDATION_FAILED`, `EMAIL_TAKEN`.
-             * @example VALIDATION_FAILED
-             */
-            code: string;
+            code: components["schemas"]["ProblemCode"];
             request_id: string | null;
             /** @description Every field problem of a validation error. */
             errors?: components["schemas"]["FieldProblem"][];
+            /**
+             * @description With `VERSION_CONFLICT`: the page's current version. Read the page
+             *     (or resync) and retry based on it.
+             */
+            currentVersion?: number;
+            /**
+             * @description With `PATCH_FAILED` (and `TOO_LARGE` or `INVALID_DOCUMENT` caused by
+             *     one operation): the index in `patches` of the first operation that
+             *     does not apply.
+             */
+            opIndex?: number;
+            /**
+             * Format: uuid
+             * @description With `SYNC_RUN_ACTIVE`: the run that is still active.
+             */
+            active_run_id?: string;
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @description Every stable machine-readable `code` a problem can carry: the service's
+         *     one error catalogue (`lowcode.platform.errors.CATALOG`; a contract test
+         *     keeps this list equal to it, in order). The HTTP status of each code is
+         *     fixed (see the catalogue); switch on `code`, not on `title`.
+         * @enum {string}
+         */
+        ProblemCode: "BAD_REQUEST" | "VALIDATION_FAILED" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "SESSION_REVOKED" | "FORBIDDEN" | "ACCOUNT_DISABLED" | "NOT_FOUND" | "USER_NOT_FOUND" | "SESSION_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "MEMBER_NOT_FOUND" | "PAGE_NOT_FOUND" | "REVISION_NOT_FOUND" | "JOB_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "CONFLICT" | "EMAIL_TAKEN" | "VERSION_CONFLICT" | "LAST_OWNER" | "ALREADY_MEMBER" | "OP_ID_REUSED" | "JOB_NOT_RETRYABLE" | "JOB_NOT_CANCELABLE" | "JOB_DUPLICATE" | "PRECONDITION_REQUIRED" | "PATCH_FAILED" | "INVALID_DOCUMENT" | "TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "UNAVAILABLE" | "FLAG_NOT_FOUND" | "TARGETING_KEY_MISSING" | "INVALID_CONTEXT" | "LEGACY_BAD_GATEWAY" | "LEGACY_UNAVAILABLE" | "LEGACY_TIMEOUT" | "PEER_UNAVAILABLE" | "PEER_TIMEOUT" | "PEER_REJECTED" | "PEER_ERROR" | "INVALID_SQL" | "DATASOURCE_NOT_FOUND" | "DATASOURCE_HOST_REFUSED" | "DATASOURCE_UNREACHABLE" | "DATASOURCE_IN_USE" | "DATASOURCE_SECRET_UNREADABLE" | "DATASET_NOT_FOUND" | "DATASET_NOT_READ_ONLY" | "QUERY_TIMEOUT" | "QUERY_FAILED" | "DATASET_IN_USE" | "SYNC_JOB_NOT_FOUND" | "SYNC_RUN_NOT_FOUND" | "SYNC_RUN_ACTIVE" | "SYNC_RUN_ENDED" | "SYNC_SCHEDULE_INVALID" | "SYNC_SOURCE_INVALID" | "SYNC_SINK_INVALID" | "SYNC_JOB_INVALID";
         FieldProblem: {
             /**
              * @description Dotted path of the offending field, or the parameter name.
@@ -1317,7 +1340,7 @@ export interface components {
         WorkspaceCreate: {
             name: string;
             /** @default  */
-            description: string;
+            description?: string;
         };
         WorkspaceUpdate: {
             name?: string;
@@ -1624,7 +1647,7 @@ export interface components {
              * @description Schema of unqualified table names.
              * @default public
              */
-            default_schema: string;
+            default_schema?: string;
             tables: components["schemas"]["SqlCatalogTable"][];
         };
         SqlCatalogTable: {
@@ -1637,7 +1660,7 @@ export interface components {
             /** @example integer */
             type?: string;
             /** @default true */
-            nullable: boolean;
+            nullable?: boolean;
         };
         SqlTranspileRequest: {
             /** @description One or more statements. */
@@ -1645,7 +1668,7 @@ export interface components {
             from: components["schemas"]["SqlDialect"];
             to: components["schemas"]["SqlDialect"];
             /** @default false */
-            pretty: boolean;
+            pretty?: boolean;
         };
         SqlTranspileResult: {
             sql: string;
@@ -1892,7 +1915,7 @@ export interface components {
             /** Format: uuid */
             datasource_id: string;
             /** @default public */
-            schema: components["schemas"]["SyncName"];
+            schema?: components["schemas"]["SyncName"];
             table: components["schemas"]["SyncName"];
         };
         /** @description What is copied — a dataset's rows, or a table of a datasource. */
@@ -1902,7 +1925,7 @@ export interface components {
             /** Format: uuid */
             datasource_id: string;
             /** @default public */
-            schema: components["schemas"]["SyncName"];
+            schema?: components["schemas"]["SyncName"];
             table: components["schemas"]["SyncName"];
         };
         /** @description The columns identifying a row, for `upsert` (required there, empty otherwise). */
@@ -1915,7 +1938,7 @@ export interface components {
             name: string;
             description: string;
             source: components["schemas"]["SyncSource"];
-            sink: components["schemas"]["SyncSink"];
+            sink: WithRequired<components["schemas"]["SyncSink"], "schema">;
             mode: components["schemas"]["SyncMode"];
             key_columns: string[];
             schedule: string | null;
@@ -2103,19 +2126,19 @@ export interface components {
         FlagVariant: "on" | "off";
         FlagWrite: {
             /** @default  */
-            description: string;
+            description?: string;
             enabled: boolean;
             /** @default off */
-            default_variant: components["schemas"]["FlagVariant"];
+            default_variant?: components["schemas"]["FlagVariant"];
             /** @default [] */
-            allow_workspaces: string[];
+            allow_workspaces?: string[];
             /**
              * @description Wins over `allow_workspaces`.
              * @default []
              */
-            deny_workspaces: string[];
+            deny_workspaces?: string[];
             /** @default 0 */
-            rollout_percentage: number;
+            rollout_percentage?: number;
         };
         FlagList: {
             items: components["schemas"]["Flag"][];
@@ -2280,7 +2303,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request conflicts with the current state. */
+        /**
+         * @description The request conflicts with the current state: `VERSION_CONFLICT` (with
+         *     `currentVersion`), `OP_ID_REUSED` (an `opId` already used for another
+         *     patch), `EMAIL_TAKEN`, `ALREADY_MEMBER`, `LAST_OWNER`, and the job,
+         *     datasource and sync conflicts named by each operation.
+         */
         Conflict: {
             headers: {
                 [name: string]: unknown;
@@ -2435,6 +2463,8 @@ export interface components {
     headers: {
         /** @description The page's version, quoted, e.g. `"7"`; send it back in `If-Match`. */
         ETag: string;
+        /** @description The path of the resource just created, e.g. `/api/v1/pages/{id}`. */
+        Location: string;
     };
     pathItems: never;
 }
@@ -2463,6 +2493,7 @@ export interface operations {
             /** @description The new user. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2842,6 +2873,7 @@ export interface operations {
             /** @description The new workspace. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2991,6 +3023,7 @@ export interface operations {
             /** @description The new member. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3127,6 +3160,7 @@ export interface operations {
             /** @description The new page at version 1. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -3700,6 +3734,7 @@ export interface operations {
             /** @description The flag, created. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4225,6 +4260,7 @@ export interface operations {
             /** @description The new datasource. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4410,6 +4446,7 @@ export interface operations {
             /** @description The new dataset. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4652,6 +4689,7 @@ export interface operations {
             /** @description The new sync job. */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4957,3 +4995,6 @@ export interface operations {
         };
     };
 }
+type WithRequired<T, K extends keyof T> = T & {
+    [P in K]-?: T[P];
+};

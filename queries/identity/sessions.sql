@@ -17,6 +17,16 @@ UPDATE refresh_tokens
  WHERE token_hash = :token_hash AND used_at IS NULL
 RETURNING id, session_id;
 
+-- name: find_recent_successor(parent_hash, successor_hash, reuse_interval_s)^
+-- The successor of a refresh token rotated less than `reuse_interval_s` ago
+-- (by the database's clock, which set `used_at`).
+SELECT c.id, c.session_id
+  FROM refresh_tokens p
+  JOIN refresh_tokens c ON c.parent_id = p.id
+ WHERE p.token_hash = :parent_hash
+   AND c.token_hash = :successor_hash
+   AND p.used_at > now() - make_interval(secs => :reuse_interval_s);
+
 -- name: find_refresh_token(token_hash)^
 SELECT id, session_id, used_at FROM refresh_tokens WHERE token_hash = :token_hash;
 

@@ -22,7 +22,8 @@ SELECT version, patch, op_id, actor, at
  WHERE page_id = :page_id AND op_id = :op_id;
 
 -- name: find_ops(page_id, op_ids)
-SELECT version, op_id
+-- @row PageOpEntryRow
+SELECT version, patch, op_id, actor, at
   FROM page_ops
  WHERE page_id = :page_id AND op_id = ANY(CAST(:op_ids AS text[]));
 

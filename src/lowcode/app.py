@@ -54,6 +54,7 @@ from lowcode.platform import jsoncodec, problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.admission import AdmissionGate
 from lowcode.platform.body_guard import STATE_REJECTION, BodyGuard, BodyLimits, Rejection
+from lowcode.platform.documents import Documents
 from lowcode.platform.errors import AppError
 from lowcode.platform.i18n import preferred_language
 from lowcode.platform.methods import MethodIndex
@@ -102,6 +103,7 @@ class LowcodeApp:
     hub: Hub | None = None
     events: EventBus | None = None
     routing: Routing | None = None
+    documents: Documents | None = None
 
     async def begin_shutdown(self) -> None:
         """SIGTERM: readiness fails, rooms snapshot and close their sockets (1012)."""
@@ -126,6 +128,8 @@ class LowcodeApp:
             await self.ws_router(scope, receive, send)
             return
         if scope["type"] == "http" and await self._answered_at_the_edge(scope, send):
+            return
+        if scope["type"] == "http" and self.documents and await self.documents.serve(scope, send):
             return
         await self.connexion(scope, receive, send)
 
@@ -218,6 +222,8 @@ def create_app(
     templates = route_templates(spec)
     operations = OperationIndex(spec)
 
+    # Copied before Connexion resolves (and adds to) the spec it is given.
+    documents = Documents(spec, settings.asyncapi_file)
     holder: dict[str, LowcodeApp] = {}
 
     @asynccontextmanager
@@ -248,7 +254,14 @@ def create_app(
         __name__,
         lifespan=lifespan,
         jsonifier=Jsonifier(jsoncodec),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", spec_path="/openapi.json"),
+        # The spec is served as written (platform/documents.py), not Connexion's
+        # dereferenced copy; Swagger UI reads it from the same path.
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_path="/docs",
+            spec_path="/openapi.json",
+            serve_spec=False,
+            swagger_ui_config={"persistAuthorization": True},
+        ),
     )
     cx.add_api(
         spec,
@@ -277,6 +290,7 @@ def create_app(
         MethodIndex(spec),
     )
     holder["app"] = app
+    app.documents = documents
     admitted = AdmissionGate(
         app.dispatch,
         max_in_flight=settings.http_max_in_flight,

@@ -78,16 +78,34 @@ def dev(host: str | None, port: int | None) -> None:
     """Local work in one process group: embedded PostgreSQL/Redis under .data/ when
     DATABASE_URL/REDIS_URL are unset, migrations applied, then a `lowcode worker`
     child, the reference gRPC peers (`lowcode peers`) and the API. Ctrl-C stops all."""
-    from lowcode.devenv import local_services, peers_child, worker_child
+    from lowcode.devenv import dev_settings, local_services, peers_child, ports_in_use, worker_child
+    from lowcode.platform.logging import configure_logging
     from lowcode.server import run_server
 
-    settings = _settings(host=host, port=port)
+    settings = dev_settings(_settings(host=host, port=port))
     if not settings.cors_allow_origins:
         settings = settings.model_copy(update={"cors_allow_origins": DEV_CORS_ORIGINS})
+    configure_logging(settings.log_format, settings.log_level)
     _check_query_files(settings)
+    taken = ports_in_use(settings)
+    if taken:
+        # Before anything starts: a worker dying on a taken port while the API
+        # answers ready would be worse than not starting at all.
+        raise click.ClickException(
+            f"port in use: {', '.join(taken)}; stop what holds it or set that variable "
+            "to another port (e.g. a second checkout: PORT=8090 WORKER_METRICS_PORT=8091 "
+            "CALCITE_TARGET=127.0.0.1:50061 SEATUNNEL_TARGET=127.0.0.1:50062)"
+        )
     with local_services(settings) as live:
         assert live.database_url is not None
         click.echo(_apply_pending(live.database_url, live.migrations_dir), err=True)
+        shown = "127.0.0.1" if live.host in ("0.0.0.0", "::") else live.host
+        base = f"http://{shown}:{live.port}"
+        click.echo(
+            f"API {base} · Swagger UI {base}/docs · OpenAPI {base}/openapi.json · "
+            f"AsyncAPI {base}/asyncapi.yaml · WebSocket ws://{shown}:{live.port}/ws/pages/{{id}}",
+            err=True,
+        )
         with peers_child(live), worker_child(live):
             run_server(live)
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -56,6 +57,54 @@ def local_services(settings: Settings) -> Iterator[Settings]:
             stop_postgres(pg_handle)
 
 
+# `lowcode dev` only, for settings the environment (or .env) leaves unset:
+# logs a terminal can read, and limits a test script does not hit. `lowcode
+# serve` and production keep the Settings defaults.
+DEV_DEFAULTS: dict[str, str] = {
+    "log_format": "console",
+    "rate_limit_login_ip": "1000/minute",
+    "rate_limit_login_email": "1000/minute",
+    "rate_limit_register_ip": "1000/minute",
+    "rate_limit_register_email": "1000/minute",
+}
+
+
+def dev_settings(settings: Settings) -> Settings:
+    """`settings` with the dev defaults for whatever was not set explicitly."""
+    updates = {k: v for k, v in DEV_DEFAULTS.items() if k not in settings.model_fields_set}
+    return settings.model_copy(update=updates)
+
+
+def dev_env(settings: Settings) -> dict[str, str]:
+    """The dev defaults as environment variables, for the children."""
+    return {
+        str(Settings.model_fields[name].alias): str(getattr(settings, name))
+        for name in DEV_DEFAULTS
+    }
+
+
+def ports_in_use(settings: Settings) -> list[str]:
+    """`port (SETTING)` for every port `lowcode dev` needs that something holds already."""
+    wanted = [
+        (settings.host, settings.port, "PORT"),
+        ("0.0.0.0", settings.worker_metrics_port, "WORKER_METRICS_PORT"),
+    ]
+    for name in ("calcite_target", "seatunnel_target"):
+        target_host, _, target_port = str(getattr(settings, name)).rpartition(":")
+        if target_host in ("127.0.0.1", "localhost", settings.peers_host) and target_port.isdigit():
+            wanted.append((settings.peers_host, int(target_port), name.upper()))
+    taken = []
+    for host, port, setting in wanted:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the servers bind: SO_REUSEADDR, so only a live listener counts.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                taken.append(f"{host}:{port} ({setting})")
+    return taken
+
+
 @contextmanager
 def worker_child(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
     """`lowcode worker` as a child on the same servers, for as long as the block runs."""
@@ -79,6 +128,7 @@ def lowcode_child(settings: Settings, command: str) -> Iterator[subprocess.Popen
     """
     env = {
         **os.environ,
+        **dev_env(settings),
         "DATABASE_URL": settings.database_url or "",
         "REDIS_URL": settings.redis_url or "",
     }

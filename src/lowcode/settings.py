@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     jwt_leeway_s: int = Field(default=30, alias="JWT_LEEWAY_S")
     access_token_ttl_s: int = Field(default=15 * 60, alias="ACCESS_TOKEN_TTL_S")
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_S")
+    # A rotated refresh token presented again within this many seconds (two
+    # tabs refreshing at once) gets the same successor instead of revoking
+    # the session; later reuse still revokes it. 0 turns the grace off.
+    refresh_reuse_interval_s: int = Field(
+        default=10, ge=0, le=300, alias="REFRESH_REUSE_INTERVAL_S"
+    )
     # How long a session's state may be served from Redis before Postgres is
     # asked again; revocations overwrite the cached state at once.
     session_cache_ttl_s: int = Field(default=60, alias="SESSION_CACHE_TTL_S")

@@ -81,3 +81,75 @@ def test_the_routable_tag_enum_is_what_the_legacy_router_computes():
 
     enum = set(SPEC["components"]["schemas"]["RoutableTag"]["enum"])
     assert enum == set(OperationIndex(SPEC).routable_tags)
+
+
+def test_the_problem_code_enum_is_the_error_catalogue():
+    """`ProblemCode` (and so the TypeScript union) lists exactly the catalogue, in order."""
+    assert SPEC["components"]["schemas"]["ProblemCode"]["enum"] == list(CATALOG)
+    assert SPEC["components"]["schemas"]["Problem"]["properties"]["code"] == {
+        "$ref": "#/components/schemas/ProblemCode"
+    }
+
+
+def problem_examples():
+    """(where, example) of every problem+json example in the spec."""
+    found = []
+
+    def media_examples(where, media):
+        if "example" in media:
+            found.append((where, media["example"]))
+        for name, ex in media.get("examples", {}).items():
+            found.append((f"{where} {name}", ex["value"]))
+
+    for name, response in SPEC["components"]["responses"].items():
+        media = response.get("content", {}).get("application/problem+json")
+        if media:
+            media_examples(f"responses/{name}", media)
+    for path, method, op in operations():
+        for status, response in op.get("responses", {}).items():
+            media = response.get("content", {}).get("application/problem+json")
+            if media:
+                media_examples(f"{method.upper()} {path} {status}", media)
+    return found
+
+
+def test_every_shared_problem_response_has_a_realistic_example():
+    for name, response in SPEC["components"]["responses"].items():
+        media = response.get("content", {}).get("application/problem+json")
+        if media:
+            assert "example" in media or media.get("examples"), f"responses/{name} has no example"
+
+
+def test_problem_examples_match_the_catalogue_and_the_schema():
+    from jsonschema import Draft4Validator
+
+    from lowcode.platform.problems import problem_type
+
+    schema = {
+        **SPEC["components"]["schemas"]["Problem"],
+        "components": SPEC["components"],
+    }
+    validator = Draft4Validator(schema)
+    examples = problem_examples()
+    assert len(examples) >= 15
+    for where, example in examples:
+        code = example["code"]
+        assert code in CATALOG, where
+        assert example["status"] == CATALOG[code].status, where
+        assert example["title"] == CATALOG[code].en, where
+        assert example["type"] == problem_type(code), where
+        errors = [e.message for e in validator.iter_errors(example)]
+        assert not errors, f"{where}: {errors}"
+
+
+def test_make_generate_reports_a_problem_code_enum_out_of_step(tmp_path):
+    from lowcode.codegen.operations import check_problem_codes
+
+    spec = PROJECT_ROOT / "api/openapi/openapi.yaml"
+    assert check_problem_codes(spec, PROJECT_ROOT) == []
+    stale = tmp_path / "openapi.yaml"
+    stale.write_text(
+        spec.read_text().replace("        - OP_ID_REUSED\n", "        - OP_ID_REUZED\n")
+    )
+    [problem] = check_problem_codes(stale, tmp_path)
+    assert "missing OP_ID_REUSED" in problem and "not in the catalogue OP_ID_REUZED" in problem

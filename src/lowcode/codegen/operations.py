@@ -1,4 +1,5 @@
-"""Every operationId resolves to its handler — checked by `make generate`.
+"""Every operationId resolves to its handler, and the spec's ProblemCode enum is the
+error catalogue — checked by `make generate`.
 
 `python -m lowcode.codegen.operations SPEC ROOT` imports every
 `lowcode.<context>.handlers` module and resolves each operationId as the app
@@ -76,9 +77,36 @@ def check(spec: Path, root: Path) -> list[str]:
     return problems
 
 
+def check_problem_codes(spec: Path, root: Path) -> list[str]:
+    """`components.schemas.ProblemCode` lists the error catalogue, in order —
+    the union TypeScript clients switch on is the codes the server sends."""
+    from lowcode.platform.errors import CATALOG
+
+    document = yaml.safe_load(spec.read_text())
+    enum = document.get("components", {}).get("schemas", {}).get("ProblemCode", {}).get("enum")
+    if enum == list(CATALOG):
+        return []
+    enum = enum or []
+    missing = [c for c in CATALOG if c not in enum]
+    extra = [c for c in enum if c not in CATALOG]
+    detail = "; ".join(
+        part
+        for part in (
+            f"missing {', '.join(missing)}" if missing else "",
+            f"not in the catalogue {', '.join(extra)}" if extra else "",
+            "order differs" if not missing and not extra else "",
+        )
+        if part
+    )
+    return [
+        f"{shown(spec, root)}: components.schemas.ProblemCode is not "
+        f"lowcode.platform.errors.CATALOG: {detail}"
+    ]
+
+
 def main() -> None:
     spec, root = Path(sys.argv[1]), Path(sys.argv[2])
-    problems = check(spec, root)
+    problems = check(spec, root) + check_problem_codes(spec, root)
     # stdout carries the problems; stderr is left to warnings from imports.
     for line in problems:
         print(line)

@@ -61,6 +61,9 @@ class Connection:
     queue: asyncio.Queue[str] = field(init=False)
     queued_bytes: int = 0
     closed: bool = False
+    # Until one of its ops is applied, an op may be a resend of one sent on an
+    # earlier connection (resends come first): the room looks its opId up.
+    may_resend: bool = True
     close_code: int | None = None
     # Owned by the reader (and the room, which hands them back): what this
     # client has waiting in its room's inbox.
@@ -72,6 +75,11 @@ class Connection:
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
+
+    def presence(self) -> dict[str, str]:
+        """This connection as the others in the room see it (AsyncAPI `Collaborator`):
+        presence is per connection, so two tabs of one user are two entries."""
+        return {**self.member.to_api(), "connectionId": self.id}
 
     def start_writer(self) -> None:
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")

@@ -16,6 +16,7 @@ import enum
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("lowcode.collab.room")
 
 MAX_BATCH = 200
+SEEN_OPS = 4096  # opIds a room remembers, so conflicting ops cost no lookup
+_SYNC_HEAD = '{"type":"sync","payload":{'
 # Waits before retrying a room's first load after a database error.
 LOAD_RETRY_S = (0.2, 0.5, 1.0, 2.0)
 
@@ -82,6 +85,11 @@ class Room:
         self._members_epoch = 0
         self._sync_key: tuple[int, int] | None = None
         self._sync_frames: dict[bool, str] = {}
+        # opIds of the ops this room has seen applied (its own and caught-up
+        # ones), for every version above `_seen_floor`: a stale op whose id is
+        # not here was never applied, and needs no lookup (`_answer_applied`).
+        self._seen_ids: OrderedDict[str, int] = OrderedDict()
+        self._seen_floor = 0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"room-{self.page_id}")
@@ -156,7 +164,7 @@ class Room:
         elif isinstance(event, Leave):
             self._leave(event.conn)
         elif isinstance(event, Cursor):
-            frame = encode("cursor-move", {"user": event.conn.member.to_api(), **event.payload})
+            frame = encode("cursor-move", {"user": event.conn.presence(), **event.payload})
             self._broadcast(frame, exclude=event.conn)
         elif isinstance(event, SyncRequest):
             if event.conn.id in self.clients and not event.conn.offer(self._sync_frame(event.conn)):
@@ -243,16 +251,15 @@ class Room:
                     event.conn.close(4404, "page not found")
             return False
         self.document, self.version = document, head.version
+        self._seen_ids.clear()
+        self._seen_floor = head.version
         self.snapshot_version = head.snapshot_version
         self.workspace_id = head.workspace_id
         self.state = RoomState.OPEN
         return True
 
     def _members(self) -> list[dict[str, str]]:
-        seen: dict[uuid.UUID, dict[str, str]] = {}
-        for c in self.clients.values():
-            seen.setdefault(c.member.id, c.member.to_api())
-        return list(seen.values())
+        return [c.presence() for c in self.clients.values()]
 
     def _sync_frame(self, conn: Connection) -> str:
         key = (self.version, self._members_epoch)
@@ -269,18 +276,19 @@ class Room:
                     "readOnly": conn.read_only,
                 },
             )
-        return frame
+        # The one per-connection field, spliced in front of the shared encoding
+        # (a 2 MiB document is encoded once per version, not once per client).
+        return f'{_SYNC_HEAD}"connectionId":"{conn.id}",{frame[len(_SYNC_HEAD) :]}'
 
     def _join(self, conn: Connection) -> None:
-        first_of_user = all(c.member.id != conn.member.id for c in self.clients.values())
         self.clients[conn.id] = conn
         self._members_epoch += 1
         self.hub.metrics.ws_clients.inc()
         if not conn.offer(self._sync_frame(conn)):
             self._dropped(conn)
             return
-        if first_of_user:
-            self._broadcast(encode("user-join", {"user": conn.member.to_api()}), exclude=conn)
+        # Presence is per connection: a second tab of a user joins too.
+        self._broadcast(encode("user-join", {"user": conn.presence()}), exclude=conn)
 
     def _leave(self, conn: Connection) -> None:
         if self.clients.pop(conn.id, None) is None:
@@ -288,8 +296,7 @@ class Room:
         self._members_epoch += 1
         self.reserved -= 1
         self.hub.metrics.ws_clients.dec()
-        if all(c.member.id != conn.member.id for c in self.clients.values()):
-            self._broadcast(encode("user-leave", {"user": conn.member.to_api()}))
+        self._broadcast(encode("user-leave", {"user": conn.presence()}))
 
     def _broadcast(self, frame: str, exclude: Connection | None = None) -> None:
         for c in list(self.clients.values()):
@@ -307,6 +314,7 @@ class Room:
     async def _apply(self, ops: list[Op]) -> None:
         """Validate `ops` in order on the in-memory document, append the good ones
         in one transaction, then ack the senders and broadcast to the others."""
+        ops = await self._answer_applied(ops)
         accepted: list[Op] = []
         document, version = self.document, self.version
         # Writers' access is asked again before their ops count: a member
@@ -388,36 +396,98 @@ class Room:
             self._not_saved(ops, e)
             return
         self.document, self.version = result.document, result.version
+        for op, applied in zip(ops, result.ops, strict=True):
+            self._saw(op.op_id, applied.version)
         if result.snapshot:
             self.snapshot_version = result.version
         now = time.perf_counter()
         for op, applied in zip(ops, result.ops, strict=True):
-            op.conn.offer(encode("ack", {"opId": op.op_id, "version": applied.version}))
+            op.conn.may_resend = False
+            op.conn.offer(
+                encode("ack", {"opId": op.op_id, "version": applied.version, "duplicate": False})
+            )
             self.hub.metrics.ws_ack_latency.observe(now - op.received_at)
             self._broadcast(
                 self._op_frame(applied.patch, applied.version, op.op_id, op.conn.member.id),
                 exclude=op.conn,
             )
 
-    async def _resent(self, ops: list[Op]) -> None:
-        """Some ops were applied before (a client resending after a reconnect):
-        ack those with their original version and apply the rest."""
+    async def _answer_applied(self, ops: list[Op]) -> list[Op]:
+        """Answer the ops whose opId is already in the page's log, before any
+        version check; return the others.
+
+        A resend after a reconnect (same opId, patch and author) gets its
+        original `ack` with `duplicate: true`, as HTTP gives; the same opId
+        with another patch or author is `OP_ID_REUSED` — never an ack for an
+        edit that was not saved. Looked up in the op log: ops whose id this
+        room has seen applied, ops based below what it has seen, and the ops a
+        connection sends before its first new op is applied (a resend rebased
+        onto a sync that already holds it). Others cost no lookup: a stale op
+        whose id the room has not seen was never applied, and a reused opId
+        among the rest is caught by the op log's unique index (`_resent`)."""
+
+        def suspect(op: Op) -> bool:
+            # Viewers' ops are refused anyway (FORBIDDEN), with no lookup.
+            if op.conn.read_only:
+                return False
+            if op.conn.may_resend or op.op_id in self._seen_ids:
+                return True
+            # Applied, an op has a version above its base: seen here, unless the
+            # base is below what this room has seen since it loaded.
+            return op.base_version < self._seen_floor
+
+        suspects = [op for op in ops if suspect(op)]
+        if not suspects:
+            return ops
+        try:
+            known = await self._find_ops(suspects)
+        except Exception as e:
+            if not is_outage(e):
+                raise
+            self._not_saved(suspects, e)
+            return [op for op in ops if not suspect(op)]
+        return [op for op in ops if not (suspect(op) and self._answered_as_applied(op, known))]
+
+    def _saw(self, op_id: str, version: int) -> None:
+        self._seen_ids[op_id] = version
+        while len(self._seen_ids) > SEEN_OPS:
+            _, evicted = self._seen_ids.popitem(last=False)
+            self._seen_floor = max(self._seen_floor, evicted)
+
+    async def _find_ops(self, ops: list[Op]) -> dict[str, Any]:
         async with self.res.pool.acquire() as conn:
-            known = {
-                r.op_id: r.version
+            return {
+                r.op_id: r
                 async for r in self.res.queries.pages.find_ops(
                     conn, page_id=self.page_id, op_ids=[op.op_id for op in ops]
                 )
             }
-        await self._catch_up()
-        fresh = []
-        for op in ops:
-            if op.op_id in known:
-                op.conn.offer(
-                    encode("ack", {"opId": op.op_id, "version": known[op.op_id], "duplicate": True})
+
+    @staticmethod
+    def _answered_as_applied(op: Op, known: dict[str, Any]) -> bool:
+        row = known.get(op.op_id)
+        if row is None:
+            return False
+        if row.patch == op.patches and row.actor == op.conn.member.id:
+            op.conn.offer(
+                encode("ack", {"opId": op.op_id, "version": row.version, "duplicate": True})
+            )
+        else:
+            op.conn.offer(
+                error_frame(
+                    "OP_ID_REUSED",
+                    f"opId {op.op_id!r} was already used on this page for a different patch",
+                    opId=op.op_id,
                 )
-            else:
-                fresh.append(op)
+            )
+        return True
+
+    async def _resent(self, ops: list[Op]) -> None:
+        """Some ops' ids were in the log already (a resend racing its original,
+        or a reused opId): answer those as `_answer_applied` does and apply the rest."""
+        known = await self._find_ops(ops)
+        await self._catch_up()
+        fresh = [op for op in ops if not self._answered_as_applied(op, known)]
         if fresh:
             await self._apply(fresh)
 
@@ -461,6 +531,7 @@ class Room:
                 return
             self.document = apply_patch(self.document, row.patch)
             self.version = expected
+            self._saw(row.op_id, row.version)
             expected += 1
             self._broadcast(self._op_frame(row.patch, row.version, row.op_id, row.actor))
 

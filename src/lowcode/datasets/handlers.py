@@ -11,6 +11,7 @@ from lowcode.datasets import service
 from lowcode.identity.models import Actor
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.platform.responses import created as created_reply
 from lowcode.resources import from_request
 
 
@@ -43,7 +44,8 @@ async def create_dataset(
         description=body.get("description", ""),
         sql=body["sql"],
     )
-    return json_reply(created.to_api(), 201)
+    body = created.to_api()
+    return created_reply(body, f"/api/v1/datasets/{body['id']}")
 
 
 async def get_dataset(token_info: dict[str, Any], dataset_id: str) -> JsonReply:

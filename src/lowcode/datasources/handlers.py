@@ -12,6 +12,7 @@ from lowcode.datasources.service import UNCHANGED, DatasourceFields
 from lowcode.identity.models import Actor
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.platform.responses import created as created_reply
 from lowcode.resources import from_request
 
 
@@ -42,7 +43,8 @@ async def create_datasource(
         _fields(body),
         body.get("password"),
     )
-    return json_reply(created.to_api(), 201)
+    body = created.to_api()
+    return created_reply(body, f"/api/v1/datasources/{body['id']}")
 
 
 async def get_datasource(token_info: dict[str, Any], datasource_id: str) -> JsonReply:

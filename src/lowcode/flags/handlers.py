@@ -13,6 +13,7 @@ from lowcode.flags import ofrep, service
 from lowcode.identity.models import Actor
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.platform.responses import created as created_reply
 from lowcode.resources import from_request
 
 
@@ -35,8 +36,10 @@ async def put_flag(token_info: dict[str, Any], key: str, body: dict[str, Any]) -
         rollout_percentage=body.get("rollout_percentage", 0),
     )
     actor = Actor.from_token_info(token_info)
-    flag, created = await service.put_flag(from_request(request), actor, key, spec)
-    return json_reply(flag.to_api(), 201 if created else 200)
+    flag, is_new = await service.put_flag(from_request(request), actor, key, spec)
+    if is_new:
+        return created_reply(flag.to_api(), request.url.path)
+    return json_reply(flag.to_api())
 
 
 async def delete_flag(token_info: dict[str, Any], key: str) -> NoContent:

@@ -11,7 +11,7 @@ from lowcode.identity import service, users
 from lowcode.identity.models import Actor
 from lowcode.identity.service import ClientInfo
 from lowcode.platform.pagination import PageRequest
-from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.platform.responses import JsonReply, NoContent, created, json_reply, no_content
 from lowcode.resources import from_request
 
 
@@ -30,7 +30,8 @@ async def register(body: dict[str, Any]) -> JsonReply:
         display_name=body["display_name"],
         client=_client(),
     )
-    return json_reply(user.to_api(), 201)
+    body = user.to_api()
+    return created(body, f"/api/v1/users/{body['id']}")
 
 
 async def login(body: dict[str, Any]) -> JsonReply:

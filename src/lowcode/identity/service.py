@@ -32,6 +32,7 @@ from lowcode.platform.db import Connection, transaction
 from lowcode.platform.pagination import PageOf, PageRequest
 from lowcode.platform.ratelimit import client_bucket
 from lowcode.resources import Resources
+from lowcode_gen.queries.identity import GetSessionStateRow
 
 log = logging.getLogger("lowcode.identity")
 
@@ -110,43 +111,78 @@ async def _open_session(
 
 
 async def refresh(res: Resources, *, refresh_token: str) -> TokenPair:
-    """Exchange a refresh token for a new pair (rotation). A token presented a
-    second time is reuse: the whole session is revoked."""
+    """Exchange a refresh token for a new pair (rotation).
+
+    A token presented a second time is reuse, and revokes the whole session —
+    unless it comes within `REFRESH_REUSE_INTERVAL_S` of the rotation (two
+    tabs refreshing at once): that caller gets the same successor token (and
+    a fresh access token of the same session), so every tab carries on with
+    one token family."""
     digest = hash_refresh_token(refresh_token)
     async with transaction(res.pool) as conn:
         q = res.queries.identity
         claimed = await q.claim_refresh_token(conn, token_hash=digest)
         if claimed is not None:
-            state = await q.get_session_state(conn, session_id=claimed.session_id)
-            assert state is not None
-            if state.revoked_at is not None or state.disabled:
-                raise SessionRevoked("this session was revoked; log in again")
-            if state.expires_at <= datetime.now(UTC):
-                raise TokenExpired("the session has expired; log in again")
-            token, new_digest = new_refresh_token()
+            state = await _live_session(res, conn, claimed.session_id)
+            token = res.tokens.successor_refresh_token(refresh_token)
             await q.insert_refresh_token(
-                conn, session_id=claimed.session_id, parent_id=claimed.id, token_hash=new_digest
+                conn,
+                session_id=claimed.session_id,
+                parent_id=claimed.id,
+                token_hash=hash_refresh_token(token),
             )
             await q.touch_session(conn, session_id=claimed.session_id)
-            access = res.tokens.issue_access(
-                user_id=state.user_id, session_id=claimed.session_id, role=state.role
+            return _pair(res, state, token)
+    # Not claimable: unknown, or already used. Used moments ago by another tab
+    # of this client: the same successor. Otherwise the token leaked (or a
+    # client raced itself long after): the family can no longer be trusted.
+    if res.settings.refresh_reuse_interval_s > 0:
+        successor = res.tokens.successor_refresh_token(refresh_token)
+        async with transaction(res.pool) as conn:
+            recent = await res.queries.identity.find_recent_successor(
+                conn,
+                parent_hash=digest,
+                successor_hash=hash_refresh_token(successor),
+                reuse_interval_s=float(res.settings.refresh_reuse_interval_s),
             )
-            return TokenPair(access, token, res.settings.access_token_ttl_s, claimed.session_id)
-    # Not claimable: unknown, or already used — the latter means the token leaked
-    # (or a client raced itself); either way the family can no longer be trusted.
+            if recent is not None:
+                state = await _live_session(res, conn, recent.session_id)
+                log.info(
+                    "refresh token reused within the reuse interval; same successor",
+                    extra={"session_id": str(recent.session_id)},
+                )
+                return _pair(res, state, successor)
     async with transaction(res.pool) as conn:
         found = await res.queries.identity.find_refresh_token(conn, token_hash=digest)
         if found is None:
             raise TokenInvalid("unknown refresh token")
-        state = await res.queries.identity.get_session_state(conn, session_id=found.session_id)
+        revoked = await res.queries.identity.get_session_state(conn, session_id=found.session_id)
         await res.queries.identity.revoke_session(
             conn, session_id=found.session_id, reason="refresh_token_reuse"
         )
-    if state is not None:
-        await revoke_cached(res, state.user_id, [found.session_id])
-        await access_changed(res, users=[state.user_id])
+    if revoked is not None:
+        await revoke_cached(res, revoked.user_id, [found.session_id])
+        await access_changed(res, users=[revoked.user_id])
     log.warning("refresh token reuse; session revoked", extra={"session_id": str(found.session_id)})
     raise SessionRevoked("this refresh token was already used; the session has been revoked")
+
+
+async def _live_session(
+    res: Resources, conn: Connection, session_id: uuid.UUID
+) -> GetSessionStateRow:
+    """The session's state, or the error that says why it cannot be refreshed."""
+    state = await res.queries.identity.get_session_state(conn, session_id=session_id)
+    assert state is not None
+    if state.revoked_at is not None or state.disabled:
+        raise SessionRevoked("this session was revoked; log in again")
+    if state.expires_at <= datetime.now(UTC):
+        raise TokenExpired("the session has expired; log in again")
+    return state
+
+
+def _pair(res: Resources, state: GetSessionStateRow, refresh_token: str) -> TokenPair:
+    access = res.tokens.issue_access(user_id=state.user_id, session_id=state.id, role=state.role)
+    return TokenPair(access, refresh_token, res.settings.access_token_ttl_s, state.id)
 
 
 async def logout(res: Resources, *, refresh_token: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -73,6 +74,11 @@ class TokenService:
             else:
                 raise ValueError("JWT keys must be a matching Ed25519 (EdDSA) or RSA (RS256) pair")
             self._signing_key: Any = private
+            material = private.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
             self._verifying_key: Any = public
             der = public.public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -85,6 +91,19 @@ class TokenService:
             if len(secret) < 32:
                 raise ValueError("JWT_SECRET must be at least 32 bytes for HS256")
             self._signing_key = self._verifying_key = secret
+            material = secret
+        # Its own key (domain-separated from the signing key's use).
+        self._successor_key = hashlib.sha256(b"lowcode refresh successor v1\0" + material).digest()
+
+    def successor_refresh_token(self, token: str) -> str:
+        """The refresh token that replaces `token` when it is rotated.
+
+        Derived (HMAC with a server key), not random, so a second exchange of
+        the same token within the reuse interval hands out the same successor
+        without storing it: only its hash is in the database, and computing it
+        needs both the old token and the server's key."""
+        digest = hmac.new(self._successor_key, token.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def issue_access(self, *, user_id: uuid.UUID, session_id: uuid.UUID, role: str) -> str:
         now = int(time.time())

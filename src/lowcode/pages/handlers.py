@@ -17,8 +17,11 @@ from lowcode.platform.validation import validated_body
 from lowcode.resources import from_request
 
 
-def _page_reply(page: Page, status: int = 200) -> JsonReply:
-    return json_reply(page.to_api(), status, headers={"ETag": f'"{page.version}"'})
+def _page_reply(page: Page, status: int = 200, location: str | None = None) -> JsonReply:
+    headers = {"ETag": f'"{page.version}"'}
+    if location is not None:
+        headers["Location"] = location
+    return json_reply(page.to_api(), status, headers=headers)
 
 
 def _if_match_version() -> int | None:
@@ -60,7 +63,7 @@ async def create_page(token_info: dict[str, Any], workspace_id: str) -> JsonRepl
         title=body["title"],
         document=body.get("schema"),
     )
-    return _page_reply(created, 201)
+    return _page_reply(created, 201, location=f"/api/v1/pages/{created.summary.id}")
 
 
 async def get_page(token_info: dict[str, Any], page_id: str) -> JsonReply:

@@ -165,7 +165,7 @@ async def patch_page(
     """
     async with res.pool.acquire() as conn:
         await _page_for(res, conn, actor, page_id, "editor")
-        earlier = await _existing_op(res, conn, page_id, op_id, patch)
+        earlier = await _existing_op(res, conn, page_id, op_id, patch, actor.user_id)
     if earlier is not None:
         return earlier
     try:
@@ -173,7 +173,7 @@ async def patch_page(
     except (VersionConflict, asyncpg.UniqueViolationError):
         # Lost a race — possibly to a retry of this very op.
         async with res.pool.acquire() as conn:
-            earlier = await _existing_op(res, conn, page_id, op_id, patch)
+            earlier = await _existing_op(res, conn, page_id, op_id, patch, actor.user_id)
         if earlier is not None:
             return earlier
         raise
@@ -302,11 +302,17 @@ def _op_id_must_be_new(op_id: str | None) -> Iterator[None]:
 
 
 async def _existing_op(
-    res: Resources, conn: Connection, page_id: uuid.UUID, op_id: str, patch: Patch
+    res: Resources,
+    conn: Connection,
+    page_id: uuid.UUID,
+    op_id: str,
+    patch: Patch,
+    actor_id: uuid.UUID | None,
 ) -> AppliedOp | None:
     row = await res.queries.pages.find_op(conn, page_id=page_id, op_id=op_id)
     if row is None:
         return None
-    if row.patch != patch:
+    if row.patch != patch or row.actor != actor_id:
+        # Another edit (or another user's) under this opId: never acked as ours.
         raise OpIdReused(f"opId {op_id!r} was already used for a different patch")
     return AppliedOp(row.version, row.op_id, row.patch, row.actor, duplicate=True)

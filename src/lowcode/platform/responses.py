@@ -15,5 +15,12 @@ def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = No
     return body, status, {"Content-Type": "application/json", **(headers or {})}
 
 
+def created(
+    body: dict[str, Any], location: str, headers: dict[str, str] | None = None
+) -> JsonReply:
+    """201 with `Location`: the URL of the new resource (RFC 9110 §10.2.2)."""
+    return json_reply(body, 201, {"Location": location, **(headers or {})})
+
+
 def no_content() -> ConnexionResponse:
     return ConnexionResponse(status_code=204)

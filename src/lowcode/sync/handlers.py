@@ -10,6 +10,7 @@ from connexion import request
 from lowcode.identity.models import Actor
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.platform.responses import created as created_reply
 from lowcode.resources import from_request
 from lowcode.sync import service
 from lowcode.sync.service import UNCHANGED, JobFields, sink_from_api, source_from_api
@@ -48,7 +49,8 @@ async def create_sync_job(
         uuid.UUID(workspace_id),
         _fields(body),
     )
-    return json_reply(created.to_api(), 201)
+    body = created.to_api()
+    return created_reply(body, f"/api/v1/sync-jobs/{body['id']}")
 
 
 async def get_sync_job(token_info: dict[str, Any], job_id: str) -> JsonReply:

@@ -9,7 +9,7 @@ from connexion import request
 
 from lowcode.identity.models import Actor
 from lowcode.platform.pagination import PageRequest
-from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
+from lowcode.platform.responses import JsonReply, NoContent, created, json_reply, no_content
 from lowcode.resources import from_request
 from lowcode.workspaces import service
 
@@ -31,7 +31,8 @@ async def create_workspace(token_info: dict[str, Any], body: dict[str, Any]) -> 
         name=body["name"],
         description=body.get("description", ""),
     )
-    return json_reply(workspace.to_api(), 201)
+    body = workspace.to_api()
+    return created(body, f"/api/v1/workspaces/{body['id']}")
 
 
 async def get_workspace(token_info: dict[str, Any], workspace_id: str) -> JsonReply:
@@ -93,7 +94,8 @@ async def add_member(
         email=None,
         role=body["role"],
     )
-    return json_reply(member.to_api(), 201)
+    body = member.to_api()
+    return created(body, f"/api/v1/workspaces/{workspace_id}/members/{body['user_id']}")
 
 
 async def update_member(

@@ -36,7 +36,7 @@ async def test_join_syncs_then_ops_are_acked_and_broadcast(client, live, team):
     assert joined["payload"]["user"]["id"] == team["viewer"].user_id
 
     await a.send("op-patch", {"patches": prop(page, "x", 1), "baseVersion": 1, "opId": "o1"})
-    assert (await a.next("ack"))["payload"] == {"opId": "o1", "version": 2}
+    assert (await a.next("ack"))["payload"] == {"opId": "o1", "version": 2, "duplicate": False}
     seen = await b.next("op-patch")
     assert seen["payload"]["version"] == 2 and seen["payload"]["actor"] == team["owner"].user_id
 

@@ -325,3 +325,27 @@ def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
     return part(header), part(payload)
+
+
+@pytest.fixture
+def age_rotation(database_url: str) -> Callable[[str], Awaitable[None]]:
+    """Move a refresh token's rotation an hour into the past: presenting it
+    again is then reuse after `REFRESH_REUSE_INTERVAL_S`, which revokes the
+    session. (The rows are the service's own; no clock is faked.)"""
+    import asyncpg
+
+    from lowcode.identity.tokens import hash_refresh_token
+
+    async def age(refresh_token: str) -> None:
+        connection = await asyncpg.connect(database_url)
+        try:
+            status = await connection.execute(
+                "UPDATE refresh_tokens SET used_at = used_at - interval '1 hour'"
+                " WHERE token_hash = $1 AND used_at IS NOT NULL",
+                hash_refresh_token(refresh_token),
+            )
+        finally:
+            await connection.close()
+        assert status == "UPDATE 1", status
+
+    return age

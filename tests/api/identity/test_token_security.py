@@ -176,11 +176,14 @@ async def test_a_token_of_a_disabled_user_is_session_revoked(client, new_user, n
     assert_unauthenticated(await client.get(ME, headers=user.headers), "SESSION_REVOKED")
 
 
-async def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(client, new_user):
+async def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(
+    client, new_user, age_rotation
+):
     user = await new_user()
     first = await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
     assert first.status_code == 200, first.text
     newest = first.json()
+    await age_rotation(user.refresh_token)  # reused after the reuse interval
 
     reuse = await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
     assert_unauthenticated(reuse, "SESSION_REVOKED")
@@ -193,11 +196,15 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(client,
         assert_unauthenticated(await client.get(ME, headers=bearer(access)), "SESSION_REVOKED")
 
 
-async def test_refresh_token_reuse_leaves_the_users_other_sessions_alone(client, new_user):
+async def test_refresh_token_reuse_leaves_the_users_other_sessions_alone(
+    client, new_user, age_rotation
+):
     user = await new_user()
     other = await login_again(client, user)
     await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
-    await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
+    await age_rotation(user.refresh_token)
+    reuse = await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
+    assert_unauthenticated(reuse, "SESSION_REVOKED")
     assert (await client.get(ME, headers=other.headers)).status_code == 200
 
 

@@ -71,7 +71,7 @@ class PageHeadRow:
 
 @dataclass(frozen=True, slots=True)
 class PageOpEntryRow:
-    """A row of `pages.find_op`, `pages.ops_after`."""
+    """A row of `pages.find_op`, `pages.find_ops`, `pages.ops_after`."""
 
     version: int
     patch: Any

@@ -27,6 +27,14 @@ class ClaimRefreshTokenRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FindRecentSuccessorRow:
+    """A row of `identity.find_recent_successor` (queries/identity/sessions.sql)."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
 class FindRefreshTokenRow:
     """A row of `identity.find_refresh_token` (queries/identity/sessions.sql)."""
 
@@ -89,6 +97,7 @@ class IdentityQueries(Protocol):
     async def count_users(self, conn: asyncpg.Connection) -> int: ...
     async def delete_expired_sessions(self, conn: asyncpg.Connection, *, older_than: datetime.datetime) -> int: ...
     async def delete_user(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> int: ...
+    async def find_recent_successor(self, conn: asyncpg.Connection, *, parent_hash: bytes, successor_hash: bytes, reuse_interval_s: float) -> FindRecentSuccessorRow | None: ...
     async def find_refresh_token(self, conn: asyncpg.Connection, *, token_hash: bytes) -> FindRefreshTokenRow | None: ...
     async def get_password_hash(self, conn: asyncpg.Connection, *, user_id: uuid.UUID) -> str | None: ...
     async def get_session_state(self, conn: asyncpg.Connection, *, session_id: uuid.UUID) -> GetSessionStateRow | None: ...
@@ -111,6 +120,7 @@ class IdentityQueries(Protocol):
 
 ROW_TYPES: dict[str, type] = {
     "identity.claim_refresh_token": ClaimRefreshTokenRow,
+    "identity.find_recent_successor": FindRecentSuccessorRow,
     "identity.find_refresh_token": FindRefreshTokenRow,
     "identity.get_session_state": GetSessionStateRow,
     "identity.get_user": PublicUserRow,

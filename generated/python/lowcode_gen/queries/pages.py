@@ -20,14 +20,6 @@ from lowcode_gen.queries._rows import PageSummaryRow as PageSummaryRow
 
 
 @dataclass(frozen=True, slots=True)
-class FindOpsRow:
-    """A row of `pages.find_ops` (queries/pages/ops.sql)."""
-
-    version: int
-    op_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class GetPageForMemberRow:
     """A row of `pages.get_page_for_member` (queries/pages/pages.sql)."""
 
@@ -78,6 +70,7 @@ class SocketAccessRow:
 
 # Each query's own row name, kept for code written against it.
 FindOpRow = PageOpEntryRow
+FindOpsRow = PageOpEntryRow
 GetPageHeadRow = PageHeadRow
 InsertPageRow = PageSummaryRow
 ListPagesRow = PageSummaryRow
@@ -93,7 +86,7 @@ class PagesQueries(Protocol):
     async def count_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None) -> int: ...
     async def count_revisions(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> int: ...
     async def find_op(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, op_id: str) -> PageOpEntryRow | None: ...
-    def find_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, op_ids: list[str]) -> AsyncIterator[FindOpsRow]: ...
+    def find_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, op_ids: list[str]) -> AsyncIterator[PageOpEntryRow]: ...
     async def get_page_for_member(self, conn: asyncpg.Connection, *, user_id: uuid.UUID, page_id: uuid.UUID) -> GetPageForMemberRow | None: ...
     async def get_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> PageHeadRow | None: ...
     async def get_revision(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, version: int) -> GetRevisionRow | None: ...
@@ -112,7 +105,7 @@ class PagesQueries(Protocol):
 
 ROW_TYPES: dict[str, type] = {
     "pages.find_op": PageOpEntryRow,
-    "pages.find_ops": FindOpsRow,
+    "pages.find_ops": PageOpEntryRow,
     "pages.get_page_for_member": GetPageForMemberRow,
     "pages.get_page_head": PageHeadRow,
     "pages.get_revision": GetRevisionRow,
