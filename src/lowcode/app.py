@@ -41,6 +41,7 @@ from lowcode.collab.hub import Hub
 from lowcode.collab.ws import STATE_HUB, page_socket
 from lowcode.events.bus import EventBus
 from lowcode.events.ws import STATE_EVENTS, events_socket
+from lowcode.identity.local_sessions import held_sessions
 from lowcode.platform import jsoncodec, problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.admission import AdmissionGate
@@ -210,6 +211,7 @@ def create_app(
         async with (
             open_resources(settings, metrics, tracer) as res,
             running_toggles(res, operations) as routing,
+            held_sessions(res),
         ):
             app.res = res
             app.routing = routing

@@ -28,6 +28,7 @@ from lowcode_gen.queries import ROW_TYPES, Queries
 
 if TYPE_CHECKING:
     from lowcode.flags.store import FlagStore
+    from lowcode.identity.local_sessions import LocalSessions
     from lowcode.identity.tokens import TokenService
     from lowcode.platform.table_sync import TableSync
     from lowcode.routing.state import Routing
@@ -57,6 +58,9 @@ class Resources:
     # The documents of the pages being edited in this process (the hub's rooms),
     # so a read of a live page needs neither the op log nor the cache.
     live_pages: LivePages | None = None
+    # Session state held in this process for a few seconds, evicted on every
+    # node through Redis pub/sub (`identity.local_sessions`); None: not held.
+    local_sessions: LocalSessions | None = None
     # Migration toggles (`lowcode.toggles`): every flag and routed workspace,
     # held in this process and reloaded on every node when one changes.
     flags: FlagStore | None = None

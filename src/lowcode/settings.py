@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # How long a session's state may be served from Redis before Postgres is
     # asked again; revocations overwrite the cached state at once.
     session_cache_ttl_s: int = Field(default=60, alias="SESSION_CACHE_TTL_S")
+    # ...and from this process's memory (0: never), evicted on every node
+    # through Redis pub/sub when a session is revoked or changed.
+    session_local_ttl_s: float = Field(default=5.0, ge=0, le=60, alias="SESSION_LOCAL_TTL_S")
 
     # Sliding-window limits, in the `limits` notation ("N/second|minute|hour").
     rate_limit_login_ip: str = Field(default="30/minute", alias="RATE_LIMIT_LOGIN_IP")
