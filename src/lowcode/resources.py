@@ -153,6 +153,7 @@ async def open_resources(
         acquire_timeout_s=settings.db_acquire_timeout_s,
         command_timeout_s=settings.db_command_timeout_s,
         connect_timeout_s=settings.db_connect_timeout_s,
+        reset_session_state=False,
     )
     redis = create_redis(settings.redis_url, max_connections=settings.redis_pool_max)
     pools = datasource_pools(settings, metrics)
