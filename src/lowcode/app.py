@@ -42,7 +42,7 @@ from lowcode.collab.ws import STATE_HUB, page_socket
 from lowcode.events.bus import EventBus
 from lowcode.events.ws import STATE_EVENTS, events_socket
 from lowcode.identity.local_sessions import held_sessions
-from lowcode.platform import jsoncodec, problems
+from lowcode.platform import jsoncodec, prepared, problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.admission import AdmissionGate
 from lowcode.platform.body_guard import STATE_REJECTION, BodyGuard, BodyLimits, Rejection
@@ -50,6 +50,7 @@ from lowcode.platform.errors import AppError
 from lowcode.platform.i18n import preferred_language
 from lowcode.platform.methods import MethodIndex
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.prepared import PreparedAsyncApp
 from lowcode.platform.resolver import HandlerResolver
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
 from lowcode.platform.validation import VALIDATORS
@@ -229,9 +230,12 @@ def create_app(
             tracer_provider.shutdown()
         log.info("stopped")
 
-    cx = AsyncApp(
+    # Connexion's stack with its per-operation work done once (`platform.prepared`).
+    cx = PreparedAsyncApp(
         __name__,
         lifespan=lifespan,
+        middlewares=prepared.middlewares(),
+        security_map=prepared.SECURITY_MAP,
         jsonifier=Jsonifier(jsoncodec),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", spec_path="/openapi.json"),
     )

@@ -35,6 +35,8 @@ def test_a_tampered_token_is_checked_in_full() -> None:
     token = service.issue_access(user_id=uuid.uuid4(), session_id=uuid.uuid4(), role="user")
     service.decode_access(token)
     head, payload, signature = token.split(".")
-    forged = f"{head}.{payload}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}{signature[-1]}"
+    forged = (
+        f"{head}.{payload}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}{signature[-1]}"
+    )
     with pytest.raises(TokenInvalid):
         service.decode_access(forged)

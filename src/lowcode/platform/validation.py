@@ -200,8 +200,19 @@ class AllErrorsParameterValidator(ParameterValidator):
         schema = param.get("schema", param)
         if schema.get("nullable") and value in ("", "null"):
             return []
+        return _errors(_parameter_validator(schema), value, location, prefix=name)
+
+
+# Like `_COMPILED`: parameter schemas live as long as the loaded spec.
+_PARAMETER_VALIDATORS: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+
+
+def _parameter_validator(schema: dict[str, Any]) -> Draft4Validator:
+    entry = _PARAMETER_VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
         validator = Draft4Validator(schema, format_checker=FORMAT_CHECKER)
-        return _errors(validator, value, location, prefix=name)
+        entry = _PARAMETER_VALIDATORS[id(schema)] = (schema, validator)
+    return entry[1]
 
 
 VALIDATORS: dict[str, Any] = {
