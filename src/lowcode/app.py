@@ -24,7 +24,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.jsonifier import Jsonifier
@@ -46,6 +45,7 @@ from lowcode.platform import jsoncodec, prepared, problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.admission import AdmissionGate
 from lowcode.platform.body_guard import STATE_REJECTION, BodyGuard, BodyLimits, Rejection
+from lowcode.platform.contracts import load_yaml
 from lowcode.platform.errors import AppError
 from lowcode.platform.i18n import preferred_language
 from lowcode.platform.methods import MethodIndex
@@ -199,7 +199,7 @@ def create_app(
     metrics = Metrics()
     tracer_provider = create_tracer_provider(exporter=span_exporter)
     tracer = tracer_provider.get_tracer("lowcode")
-    spec = yaml.safe_load(settings.openapi_file.read_text())
+    spec = load_yaml(settings.openapi_file)
     templates = route_templates(spec)
     operations = OperationIndex(spec)
 
