@@ -117,61 +117,57 @@ PAGE_SIZES = {"4.7 KB page": 40, "50 KB page": 430}
 
 
 def _measure(
-    base: str, paths: list[str], headers: dict[str, str], seconds: int, connections: int
-) -> list[tuple[int, WrkResult]]:
-    """(body bytes, wrk result) for each path, after a short warm-up on each."""
-    out = []
-    for path in paths:
-        r = httpx.get(f"{base}{path}", headers=headers, timeout=30)
-        r.raise_for_status()
-        wrk(f"{base}{path}", connections=connections, seconds=2, headers=headers)
-        out.append(
-            (
-                len(r.content),
-                wrk(f"{base}{path}", connections=connections, seconds=seconds, headers=headers),
-            )
-        )
-    return out
+    base: str, path: str, headers: dict[str, str], seconds: int, connections: int
+) -> tuple[int, WrkResult]:
+    """(body bytes, wrk result) for one URL, after a short warm-up."""
+    r = httpx.get(f"{base}{path}", headers=headers, timeout=30)
+    r.raise_for_status()
+    wrk(f"{base}{path}", connections=connections, seconds=2, headers=headers)
+    return len(r.content), wrk(
+        f"{base}{path}", connections=connections, seconds=seconds, headers=headers
+    )
 
 
 def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
     """Three lines per page size, same run, same database and row: the service
     (full stack), bare Connexion with its default stack doing the same query,
-    and raw Starlette + asyncpg."""
+    and raw Starlette + asyncpg. All three servers are up at once and measured
+    one after the other for each page, so the lines of one page are seconds
+    apart (a shared machine's load drifts)."""
     with scratch_services(work) as (dsn, redis_url):
         env = rest_env(dsn, redis_url, "INFO")
         ours = start_service(env, work / "api.log")
+        servers = [ours]
         try:
             cold_start = wait_ready(f"{ours.base}/health/ready")
             token, user_id, page_ids = seed(ours.base, list(PAGE_SIZES.values()))
-            service = _measure(
-                ours.base,
-                [f"/api/v1/pages/{p}" for p in page_ids],
-                {"Authorization": f"Bearer {token}"},
-                seconds,
-                connections,
-            )
-        finally:
-            ours.stop()
-        others: dict[str, list[tuple[int, WrkResult]]] = {}
-        for name, module in (
-            ("connexion", "scripts.benchmarks.connexion_app:app"),
-            ("baseline", "scripts.benchmarks.baseline_app:app"),
-        ):
-            port = free_port()
-            server = start(
-                uvicorn_cmd(module, port),
-                {**env, "BENCH_USER_ID": user_id},
-                work / f"{name}.log",
-                port,
-            )
-            try:
-                wait_ready(f"{server.base}/pages/{page_ids[0]}")
-                others[name] = _measure(
-                    server.base, [f"/pages/{p}" for p in page_ids], {}, seconds, connections
+            for name, module in (
+                ("connexion", "scripts.benchmarks.connexion_app:app"),
+                ("baseline", "scripts.benchmarks.baseline_app:app"),
+            ):
+                port = free_port()
+                servers.append(
+                    start(
+                        uvicorn_cmd(module, port),
+                        {**env, "BENCH_USER_ID": user_id},
+                        work / f"{name}.log",
+                        port,
+                    )
                 )
-            finally:
+            for server in servers[1:]:
+                wait_ready(f"{server.base}/pages/{page_ids[0]}")
+            auth = {"Authorization": f"Bearer {token}"}
+            service, cx, raw = [], [], []
+            for page in page_ids:
+                service.append(
+                    _measure(ours.base, f"/api/v1/pages/{page}", auth, seconds, connections)
+                )
+                cx.append(_measure(servers[1].base, f"/pages/{page}", {}, seconds, connections))
+                raw.append(_measure(servers[2].base, f"/pages/{page}", {}, seconds, connections))
+        finally:
+            for server in servers:
                 server.stop()
+    others = {"connexion": cx, "baseline": raw}
     print(f"rest-read: GET /api/v1/pages/{{id}}, {connections} connections, 1 worker, {seconds}s")
     report: dict[str, object] = {"cold_start_s": cold_start}
     for i, label in enumerate(PAGE_SIZES):
