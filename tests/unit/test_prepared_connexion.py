@@ -104,6 +104,11 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/items", {"json": {"name": "a"}}),
     ("POST", "/items", {"json": {"nom": "a"}}),
     ("POST", "/items", {"content": b"name=a", "headers": {"Content-Type": "text/plain"}}),
+    ("GET", "/openapi.json", {}),
+    ("GET", "/openapi.yaml", {}),
+    ("GET", "/ui/", {}),
+    ("GET", "/ui", {"follow_redirects": False}),
+    ("GET", "/nowhere", {}),
 ]
 
 
@@ -144,3 +149,14 @@ def test_handler_signatures_are_read_at_start_up_not_per_request(
         for _ in range(3):
             assert client.get(f"/items/{ITEM}", headers=headers).status_code == 200
     assert len(calls) == at_start
+
+
+def test_the_service_still_serves_its_docs_and_spec() -> None:
+    from lowcode.app import create_app
+    from lowcode.settings import Settings
+
+    app = create_app(Settings(DATABASE_URL="postgresql://unused", REDIS_URL="redis://unused"))  # type: ignore[call-arg]
+    client = app.connexion.test_client()
+    spec = client.get("/openapi.json")
+    assert spec.status_code == 200 and spec.json()["openapi"].startswith("3.0")
+    assert client.get("/docs/").status_code == 200

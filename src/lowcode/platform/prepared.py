@@ -36,9 +36,11 @@ from connexion.middleware.request_validation import (
     RequestValidationMiddleware,
     RequestValidationOperation,
 )
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import BearerSecurityHandler
 from connexion.utils import inspect_function_arguments
+from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
 
 CONNEXION_VERSION = "3.3.0"
@@ -171,12 +173,43 @@ class PreparedBearerSecurityHandler(BearerSecurityHandler):  # type: ignore[misc
         return has_kwargs or keyword in arguments
 
 
+class PreparedSwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
+    """Requests outside the Swagger UI and spec paths go straight on (the stock
+    middleware runs every request through a Starlette router first)."""
+
+    _prefixes: tuple[str, ...] = ()
+
+    def add_api(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        result = super().add_api(*args, **kwargs)
+        self._prefixes = tuple(sorted(set(static_prefixes(self.router.routes))))
+        return result
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(self._prefixes):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def static_prefixes(routes: t.Iterable[BaseRoute], base: str = "") -> t.Iterator[str]:
+    """The static start of every path these routes (and mounted ones) serve."""
+    for route in routes:
+        path = base + str(getattr(route, "path", ""))
+        if isinstance(route, Mount):
+            yield from static_prefixes(route.routes, path)
+        else:
+            yield path.split("{", 1)[0]
+
+
+_REPLACED = {
+    RequestValidationMiddleware: PreparedRequestValidationMiddleware,
+    SwaggerUIMiddleware: PreparedSwaggerUIMiddleware,
+}
+
+
 def middlewares() -> list[t.Any]:
-    """Connexion's default stack with the prepared request validation."""
-    return [
-        PreparedRequestValidationMiddleware if m is RequestValidationMiddleware else m
-        for m in ConnexionMiddleware.default_middlewares
-    ]
+    """Connexion's default stack, with the prepared pieces in their places."""
+    return [_REPLACED.get(m, m) for m in ConnexionMiddleware.default_middlewares]
 
 
 SECURITY_MAP = {"bearer": PreparedBearerSecurityHandler}
