@@ -7,7 +7,6 @@ where it is exact and the stdlib elsewhere."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
@@ -31,17 +30,19 @@ def dumpb(obj: Any) -> bytes:
 # floats, silently changing a document: text with such a digit run goes to the
 # stdlib, which is exact, as does anything orjson refuses (NaN, lone
 # surrogates, 1e400), so the result and the errors are always the stdlib's.
-_LONG_DIGITS_STR = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+# The run is found by mapping every ASCII digit to 1 and every other byte to 0
+# and looking for 19 ones: several times faster than a regular expression,
+# which would cost more than the decoding it guards. (Only ASCII digits form
+# JSON numbers.)
+_DIGITS = bytes(1 if 0x30 <= b <= 0x39 else 0 for b in range(256))
+_LONG_RUN = b"\x01" * 19
 
 
 def loads(data: str | bytes) -> Any:
-    """`json.loads`, several times faster on the documents we read (jsonb
+    """`json.loads`, about twice as fast on the documents we read (jsonb
     columns and cached pages are decoded on every page read)."""
-    long_digits = (
-        _LONG_DIGITS_STR.search(data) if isinstance(data, str) else _LONG_DIGITS_BYTES.search(data)
-    )
-    if long_digits is None:
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _LONG_RUN not in raw.translate(_DIGITS):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
