@@ -119,6 +119,9 @@ class QueryObserver:
         self.metrics = metrics
         self.tracer = tracer
         self.slow_s = slow_ms / 1000.0
+        # Labelled histogram children by query name (`labels()` locks and
+        # builds its key on every call).
+        self._latency: dict[str, Any] = {}
 
     @asynccontextmanager
     async def observe(self, name: str) -> AsyncIterator[None]:
@@ -139,7 +142,10 @@ class QueryObserver:
         finally:
             elapsed = time.perf_counter() - start
             if self.metrics:
-                self.metrics.query_latency.labels(name).observe(elapsed)
+                latency = self._latency.get(name)
+                if latency is None:
+                    latency = self._latency[name] = self.metrics.query_latency.labels(name)
+                latency.observe(elapsed)
                 if failed is not None:
                     self.metrics.query_errors.labels(name).inc()
             if elapsed >= self.slow_s:
