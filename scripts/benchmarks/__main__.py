@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import uuid
@@ -34,6 +35,7 @@ import httpx
 
 from lowcode.settings import PROJECT_ROOT
 from scripts.benchmarks.harness import (
+    Server,
     WrkResult,
     free_port,
     scratch_services,
@@ -116,16 +118,25 @@ def rest_env(dsn: str, redis_url: str, log_level: str) -> dict[str, str]:
 PAGE_SIZES = {"4.7 KB page": 40, "50 KB page": 430}
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(
-    base: str, path: str, headers: dict[str, str], seconds: int, connections: int
-) -> tuple[int, WrkResult]:
-    """(body bytes, wrk result) for one URL, after a short warm-up."""
-    r = httpx.get(f"{base}{path}", headers=headers, timeout=30)
+    server: Server, path: str, headers: dict[str, str], seconds: int, connections: int
+) -> tuple[int, WrkResult, float]:
+    """(body bytes, wrk result, server CPU ms per request) for one URL, after a
+    short warm-up. CPU per request barely moves with the machine's load, so
+    on a shared machine its ratio is the steadier figure."""
+    r = httpx.get(f"{server.base}{path}", headers=headers, timeout=30)
     r.raise_for_status()
-    wrk(f"{base}{path}", connections=connections, seconds=2, headers=headers)
-    return len(r.content), wrk(
-        f"{base}{path}", connections=connections, seconds=seconds, headers=headers
-    )
+    wrk(f"{server.base}{path}", connections=connections, seconds=2, headers=headers)
+    before = _cpu_s(server.proc.pid)
+    result = wrk(f"{server.base}{path}", connections=connections, seconds=seconds, headers=headers)
+    cpu_ms = 1000 * (_cpu_s(server.proc.pid) - before) / max(result.requests, 1)
+    return len(r.content), result, cpu_ms
 
 
 def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
@@ -159,11 +170,9 @@ def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
             auth = {"Authorization": f"Bearer {token}"}
             service, cx, raw = [], [], []
             for page in page_ids:
-                service.append(
-                    _measure(ours.base, f"/api/v1/pages/{page}", auth, seconds, connections)
-                )
-                cx.append(_measure(servers[1].base, f"/pages/{page}", {}, seconds, connections))
-                raw.append(_measure(servers[2].base, f"/pages/{page}", {}, seconds, connections))
+                service.append(_measure(ours, f"/api/v1/pages/{page}", auth, seconds, connections))
+                cx.append(_measure(servers[1], f"/pages/{page}", {}, seconds, connections))
+                raw.append(_measure(servers[2], f"/pages/{page}", {}, seconds, connections))
         finally:
             for server in servers:
                 server.stop()
@@ -171,19 +180,20 @@ def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
     print(f"rest-read: GET /api/v1/pages/{{id}}, {connections} connections, 1 worker, {seconds}s")
     report: dict[str, object] = {"cold_start_s": cold_start}
     for i, label in enumerate(PAGE_SIZES):
-        (size, ours_r), (csize, cx_r), (bsize, base_r) = (
+        (size, ours_r, ours_cpu), (csize, cx_r, cx_cpu), (bsize, base_r, base_cpu) = (
             service[i],
             others["connexion"][i],
             others["baseline"][i],
         )
         ratio = ours_r.rps / base_r.rps
         print(f" {label} (bodies: service {size} B, connexion {csize} B, baseline {bsize} B)")
-        print(fmt("lowcode (full stack)", ours_r))
-        print(fmt("bare connexion", cx_r))
-        print(fmt("starlette+asyncpg", base_r))
+        print(fmt("lowcode (full stack)", ours_r) + f"   cpu/req {ours_cpu:.3f} ms")
+        print(fmt("bare connexion", cx_r) + f"   cpu/req {cx_cpu:.3f} ms")
+        print(fmt("starlette+asyncpg", base_r) + f"   cpu/req {base_cpu:.3f} ms")
         print(
             f"  ratio {ratio:.2f} of baseline (target >= 0.60); "
-            f"bare connexion {cx_r.rps / base_r.rps:.2f}"
+            f"bare connexion {cx_r.rps / base_r.rps:.2f}; "
+            f"by CPU per request {base_cpu / ours_cpu:.2f} (bare connexion {base_cpu / cx_cpu:.2f})"
         )
         report[label] = {
             "service": ours_r.__dict__,
@@ -191,6 +201,12 @@ def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
             "baseline": base_r.__dict__,
             "ratio": ratio,
             "connexion_ratio": cx_r.rps / base_r.rps,
+            "cpu_ms_per_request": {
+                "service": ours_cpu,
+                "connexion": cx_cpu,
+                "baseline": base_cpu,
+            },
+            "cpu_ratio": base_cpu / ours_cpu,
             "body_bytes": size,
         }
     print(f"  cold start to ready {cold_start:.2f}s")
