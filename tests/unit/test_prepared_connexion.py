@@ -160,3 +160,21 @@ def test_the_service_still_serves_its_docs_and_spec() -> None:
     spec = client.get("/openapi.json")
     assert spec.status_code == 200 and spec.json()["openapi"].startswith("3.0")
     assert client.get("/docs/").status_code == 200
+
+
+def test_parameters_are_parsed_once_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from connexion.uri_parsing import OpenAPIURIParser
+
+    calls = []
+    original = OpenAPIURIParser.resolve_path
+
+    def counting(self: Any, path_params: Any) -> Any:
+        calls.append(path_params)
+        return original(self, path_params)
+
+    monkeypatch.setattr(OpenAPIURIParser, "resolve_path", counting)
+    _stock, fast = _apps()
+    with fast.test_client() as client:
+        response = client.get(f"/items/{ITEM}?size=4", headers={"Authorization": "Bearer good"})
+    assert response.json() == {"id": ITEM, "size": 4, "user": "u1"}
+    assert len(calls) == 1

@@ -4,7 +4,8 @@ Connexion 3.3 repeats, on every request, work that only depends on the
 operation: `AsyncOperation.fn` builds a new decorator chain per call (and the
 parameter decorator runs `inspect.signature` on the handler each time), the
 request validation middleware builds a URI parser and a parameter validator
-per call, and the security handler inspects the security function's
+per call (and the handler's path and query parameters are then parsed a
+second time), and the security handler inspects the security function's
 signature twice per call. Together about a fifth of a short read's CPU time.
 The subclasses here build those objects once per operation and reuse them;
 every behaviour (parameters, bodies, responses, problems) stays Connexion's.
@@ -30,6 +31,7 @@ from connexion.apps.abstract import AbstractApp
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.decorators import StarletteDecorator
 from connexion.jsonifier import Jsonifier
+from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
@@ -44,6 +46,8 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
 
 CONNEXION_VERSION = "3.3.0"
+# The request parsed during parameter validation, handed to the operation.
+STATE_REQUEST = "lowcode.connexion_request"
 if version("connexion") != CONNEXION_VERSION:  # pragma: no cover - guards an upgrade
     raise RuntimeError(
         f"lowcode.platform.prepared subclasses Connexion {CONNEXION_VERSION} internals; "
@@ -65,7 +69,11 @@ class _PreparedDecorator(StarletteDecorator):  # type: ignore[misc]
         parser = self._uri_parser
 
         async def wrapper(scope: Scope, receive: Receive) -> t.Any:
-            return await decorated(get_request(uri_parser=parser, scope=scope, receive=receive))
+            # The request the parameter validation parsed, when it was this one's.
+            request = scope.get("state", {}).pop(STATE_REQUEST, None)
+            if request is None or request.scope is not scope:
+                request = get_request(uri_parser=parser, scope=scope, receive=receive)
+            return await decorated(request)
 
         return wrapper
 
@@ -126,9 +134,10 @@ class PreparedRequestValidationOperation(RequestValidationOperation):  # type: i
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         op = self._operation
+        self._uri_parser = op._uri_parser_class(op.parameters, op.body_definition())
         self._parameter_validator = self._validator_map["parameter"](
             op.parameters,
-            uri_parser=op._uri_parser_class(op.parameters, op.body_definition()),
+            uri_parser=self._uri_parser,
             strict_validation=self.strict_validation,
             security_query_params=self.security_query_params,
         )
@@ -140,7 +149,11 @@ class PreparedRequestValidationOperation(RequestValidationOperation):  # type: i
             # parameters too, with a validator of its own).
             await super().__call__(scope, receive, send)
             return
-        self._parameter_validator.validate(scope)
+        # `ParameterValidator.validate(scope)`, keeping the parsed request for
+        # the handler's arguments: path and query parameters parsed once.
+        request = ConnexionRequest(scope, receive, uri_parser=self._uri_parser)
+        self._parameter_validator.validate_request(request)
+        scope.setdefault("state", {})[STATE_REQUEST] = request
         await self.next_app(scope, receive, send)
 
 
