@@ -41,6 +41,7 @@ from lowcode.collab.ws import STATE_HUB, page_socket
 from lowcode.events.bus import EventBus
 from lowcode.events.ws import STATE_EVENTS, events_socket
 from lowcode.identity.local_sessions import held_sessions
+from lowcode.pages.cache import LocalDocuments
 from lowcode.platform import jsoncodec, prepared, problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.admission import AdmissionGate
@@ -216,6 +217,8 @@ def create_app(
         ):
             app.res = res
             app.routing = routing
+            if settings.page_local_cache_bytes > 0:
+                res.page_documents = LocalDocuments(settings.page_local_cache_bytes)
             app.hub = Hub(res)
             res.live_pages = app.hub
             await app.hub.start()

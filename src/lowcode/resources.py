@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from lowcode.flags.store import FlagStore
     from lowcode.identity.local_sessions import LocalSessions
     from lowcode.identity.tokens import TokenService
+    from lowcode.pages.cache import LocalDocuments
     from lowcode.platform.table_sync import TableSync
     from lowcode.routing.state import Routing
 
@@ -61,6 +62,8 @@ class Resources:
     # Session state held in this process for a few seconds, evicted on every
     # node through Redis pub/sub (`identity.local_sessions`); None: not held.
     local_sessions: LocalSessions | None = None
+    # Documents of page versions read lately, in memory (`pages.cache`).
+    page_documents: LocalDocuments | None = None
     # Migration toggles (`lowcode.toggles`): every flag and routed workspace,
     # held in this process and reloaded on every node when one changes.
     flags: FlagStore | None = None

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     page_snapshot_every_ops: int = Field(default=50, alias="PAGE_SNAPSHOT_EVERY_OPS")
     page_snapshot_every_s: float = Field(default=30.0, alias="PAGE_SNAPSHOT_EVERY_S")
     page_cache_ttl_s: int = Field(default=600, alias="PAGE_CACHE_TTL_S")
+    # ...and held in each API process up to this many bytes (0: not held).
+    page_local_cache_bytes: int = Field(default=32 * 2**20, ge=0, alias="PAGE_LOCAL_CACHE_BYTES")
 
     # Collaboration (WebSockets).
     ws_max_message_bytes: int = Field(default=1024 * 1024, alias="WS_MAX_MESSAGE_BYTES")
