@@ -203,5 +203,14 @@ def _joined(chunks: list[bytes]) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+# The request headers the log line uses; the others are not decoded at all.
+_LOGGED_HEADERS = frozenset({b"x-request-id", b"user-agent", b"content-type"})
+
+
 def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    found: dict[str, str] = {}
+    for k, v in scope.get("headers", []):
+        key = k.lower()
+        if key in _LOGGED_HEADERS:
+            found[key.decode()] = v.decode("latin-1")
+    return found
