@@ -59,8 +59,15 @@ test-only: install ## the pytest suite alone
 
 test: check check-generated check-infra test-only ## everything CI runs
 
-bench: install ## benchmarks (numbers beside an in-run baseline)
-	scripts/bench
+# `make bench rest-read` runs just that case: the goals after `bench` are its cases.
+BENCH_CASES := rest-read rest-concurrency collab jobs sql-validate sync
+bench: install ## benchmarks (numbers beside an in-run baseline); `make bench rest-read` for one case
+	scripts/bench $(filter $(BENCH_CASES),$(MAKECMDGOALS))
+
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCH_CASES):
+	@:
+endif
 
 fuzz: install ## schemathesis on every operation (stateful, all checks) against a fresh database
 	scripts/fuzz --max-examples 100 --max-time 900

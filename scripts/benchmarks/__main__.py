@@ -3,7 +3,9 @@ the same machine and database, and reports the ratio.
 
 Cases so far:
   rest-read  GET /api/v1/pages/{id}, authenticated, 64 connections, one worker,
-             vs raw Starlette + asyncpg running the same query and JSON.
+             vs raw Starlette + asyncpg running the same query and JSON, and
+             bare Connexion (default stack, same query, no auth or logging);
+             a ~4.7 KB and a ~50 KB page.
   jobs       no-op jobs/s through `lowcode worker` with 10,000 pending, and the
              enqueue rate, vs pgqueuer's bare QueueManager loop (scripts/bench jobs).
   sql-validate  Validate calls/s through our gRPC client (grpclib) vs a bare
@@ -22,15 +24,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from lowcode.settings import PROJECT_ROOT
 from scripts.benchmarks.harness import (
+    Server,
     WrkResult,
     free_port,
     scratch_services,
@@ -45,9 +50,14 @@ from scripts.benchmarks.harness import (
 RESULTS = PROJECT_ROOT / ".bench"
 
 
-def seed(base: str, components: int) -> tuple[str, str, str]:
-    """A user, a workspace and a page of `components` components; returns
-    (access token, user id, page id)."""
+def seed(base: str, components: list[int]) -> tuple[str, str, list[str]]:
+    """A user, a workspace and one page per entry of `components` (that many
+    components each); returns (access token, user id, page ids).
+
+    Each page is created with its whole document, so its head is its snapshot:
+    the service and both baselines serve the very same row and JSON (a page
+    edited after creation would have the service replay or read the cache
+    while the baselines sent the older snapshot, a different body)."""
     with httpx.Client(base_url=base, timeout=30) as c:
         email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
         user = c.post(
@@ -59,25 +69,32 @@ def seed(base: str, components: int) -> tuple[str, str, str]:
         ).json()
         h = {"Authorization": f"Bearer {tokens['access_token']}"}
         ws = c.post("/api/v1/workspaces", headers=h, json={"name": "bench"}).json()["id"]
-        page = c.post(f"/api/v1/workspaces/{ws}/pages", headers=h, json={"title": "bench"}).json()
-        root = page["schema"]["rootId"]
-        doc = page["schema"]
-        for i in range(components):
-            cid = f"c{i}"
-            doc["components"][cid] = {
-                "id": cid,
-                "name": "Chart",
-                "children": [],
-                "props": {"title": f"Chart {i}", "query": "SELECT 1", "w": 6},
+        pages = []
+        for count in components:
+            root = "root"
+            doc: dict[str, Any] = {
+                "rootId": root,
+                "components": {
+                    root: {"id": root, "name": "Page", "children": [], "props": {}},
+                },
             }
-            doc["components"][root]["children"].append(cid)
-        r = c.put(
-            f"/api/v1/pages/{page['id']}/schema",
-            headers={**h, "If-Match": '"1"'},
-            json={"schema": doc},
-        )
-        r.raise_for_status()
-        return tokens["access_token"], user["id"], page["id"]
+            for i in range(count):
+                cid = f"c{i}"
+                doc["components"][cid] = {
+                    "id": cid,
+                    "name": "Chart",
+                    "children": [],
+                    "props": {"title": f"Chart {i}", "query": "SELECT 1", "w": 6},
+                }
+                doc["components"][root]["children"].append(cid)
+            r = c.post(
+                f"/api/v1/workspaces/{ws}/pages",
+                headers=h,
+                json={"title": "bench", "schema": doc},
+            )
+            r.raise_for_status()
+            pages.append(r.json()["id"])
+        return tokens["access_token"], user["id"], pages
 
 
 def fmt(name: str, r: WrkResult) -> str:
@@ -97,69 +114,103 @@ def rest_env(dsn: str, redis_url: str, log_level: str) -> dict[str, str]:
     }
 
 
+# Components per bench page: about 4.7 KB and about 50 KB of JSON.
+PAGE_SIZES = {"4.7 KB page": 40, "50 KB page": 430}
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(
+    server: Server, path: str, headers: dict[str, str], seconds: int, connections: int
+) -> tuple[int, WrkResult, float]:
+    """(body bytes, wrk result, server CPU ms per request) for one URL, after a
+    short warm-up. CPU per request barely moves with the machine's load, so
+    on a shared machine its ratio is the steadier figure."""
+    r = httpx.get(f"{server.base}{path}", headers=headers, timeout=30)
+    r.raise_for_status()
+    wrk(f"{server.base}{path}", connections=connections, seconds=2, headers=headers)
+    before = _cpu_s(server.proc.pid)
+    result = wrk(f"{server.base}{path}", connections=connections, seconds=seconds, headers=headers)
+    cpu_ms = 1000 * (_cpu_s(server.proc.pid) - before) / max(result.requests, 1)
+    return len(r.content), result, cpu_ms
+
+
 def rest_read(work: Path, seconds: int, connections: int) -> dict[str, object]:
+    """Three lines per page size, same run, same database and row: the service
+    (full stack), bare Connexion with its default stack doing the same query,
+    and raw Starlette + asyncpg. All three servers are up at once and measured
+    one after the other for each page, so the lines of one page are seconds
+    apart (a shared machine's load drifts)."""
     with scratch_services(work) as (dsn, redis_url):
         env = rest_env(dsn, redis_url, "INFO")
         ours = start_service(env, work / "api.log")
+        servers = [ours]
         try:
             cold_start = wait_ready(f"{ours.base}/health/ready")
-            token, user_id, page_id = seed(ours.base, components=40)
-            size = len(
-                httpx.get(
-                    f"{ours.base}/api/v1/pages/{page_id}",
-                    headers={"Authorization": f"Bearer {token}"},
-                ).content
-            )
-            h = {"Authorization": f"Bearer {token}"}
-            wrk(
-                f"{ours.base}/api/v1/pages/{page_id}",
-                connections=connections,
-                seconds=2,
-                headers=h,
-            )
-            service = wrk(
-                f"{ours.base}/api/v1/pages/{page_id}",
-                connections=connections,
-                seconds=seconds,
-                headers=h,
-            )
+            token, user_id, page_ids = seed(ours.base, list(PAGE_SIZES.values()))
+            for name, module in (
+                ("connexion", "scripts.benchmarks.connexion_app:app"),
+                ("baseline", "scripts.benchmarks.baseline_app:app"),
+            ):
+                port = free_port()
+                servers.append(
+                    start(
+                        uvicorn_cmd(module, port),
+                        {**env, "BENCH_USER_ID": user_id},
+                        work / f"{name}.log",
+                        port,
+                    )
+                )
+            for server in servers[1:]:
+                wait_ready(f"{server.base}/pages/{page_ids[0]}")
+            auth = {"Authorization": f"Bearer {token}"}
+            service, cx, raw = [], [], []
+            for page in page_ids:
+                service.append(_measure(ours, f"/api/v1/pages/{page}", auth, seconds, connections))
+                cx.append(_measure(servers[1], f"/pages/{page}", {}, seconds, connections))
+                raw.append(_measure(servers[2], f"/pages/{page}", {}, seconds, connections))
         finally:
-            ours.stop()
-        bport = free_port()
-        base = start(
-            uvicorn_cmd("scripts.benchmarks.baseline_app:app", bport),
-            {**env, "BENCH_USER_ID": user_id},
-            work / "baseline.log",
-            bport,
+            for server in servers:
+                server.stop()
+    others = {"connexion": cx, "baseline": raw}
+    print(f"rest-read: GET /api/v1/pages/{{id}}, {connections} connections, 1 worker, {seconds}s")
+    report: dict[str, object] = {"cold_start_s": cold_start}
+    for i, label in enumerate(PAGE_SIZES):
+        (size, ours_r, ours_cpu), (csize, cx_r, cx_cpu), (bsize, base_r, base_cpu) = (
+            service[i],
+            others["connexion"][i],
+            others["baseline"][i],
         )
-        try:
-            wait_ready(f"{base.base}/pages/{page_id}")
-            wrk(f"{base.base}/pages/{page_id}", connections=connections, seconds=2, headers={})
-            baseline = wrk(
-                f"{base.base}/pages/{page_id}",
-                connections=connections,
-                seconds=seconds,
-                headers={},
-            )
-        finally:
-            base.stop()
-    ratio = service.rps / baseline.rps
-    print(
-        f"rest-read: GET /api/v1/pages/{{id}} ({size} B body), {connections} connections, "
-        f"1 worker, {seconds}s"
-    )
-    print(fmt("lowcode (full stack)", service))
-    print(fmt("starlette+asyncpg", baseline))
-    print(
-        f"  ratio {ratio:.2f} of baseline (target >= 0.60); cold start to ready {cold_start:.2f}s"
-    )
-    return {
-        "service": service.__dict__,
-        "baseline": baseline.__dict__,
-        "ratio": ratio,
-        "body_bytes": size,
-        "cold_start_s": cold_start,
-    }
+        ratio = ours_r.rps / base_r.rps
+        print(f" {label} (bodies: service {size} B, connexion {csize} B, baseline {bsize} B)")
+        print(fmt("lowcode (full stack)", ours_r) + f"   cpu/req {ours_cpu:.3f} ms")
+        print(fmt("bare connexion", cx_r) + f"   cpu/req {cx_cpu:.3f} ms")
+        print(fmt("starlette+asyncpg", base_r) + f"   cpu/req {base_cpu:.3f} ms")
+        print(
+            f"  ratio {ratio:.2f} of baseline (target >= 0.60); "
+            f"bare connexion {cx_r.rps / base_r.rps:.2f}; "
+            f"by CPU per request {base_cpu / ours_cpu:.2f} (bare connexion {base_cpu / cx_cpu:.2f})"
+        )
+        report[label] = {
+            "service": ours_r.__dict__,
+            "connexion": cx_r.__dict__,
+            "baseline": base_r.__dict__,
+            "ratio": ratio,
+            "connexion_ratio": cx_r.rps / base_r.rps,
+            "cpu_ms_per_request": {
+                "service": ours_cpu,
+                "connexion": cx_cpu,
+                "baseline": base_cpu,
+            },
+            "cpu_ratio": base_cpu / ours_cpu,
+            "body_bytes": size,
+        }
+    print(f"  cold start to ready {cold_start:.2f}s")
+    return report
 
 
 def rest_concurrency(work: Path, seconds: int, connections: int) -> dict[str, object]:
@@ -169,7 +220,7 @@ def rest_concurrency(work: Path, seconds: int, connections: int) -> dict[str, ob
         ours = start_service(rest_env(dsn, redis_url, "WARNING"), work / "api-concurrency.log")
         try:
             wait_ready(f"{ours.base}/health/ready")
-            token, _user, page_id = seed(ours.base, components=40)
+            token, _user, (page_id,) = seed(ours.base, [40])
             url = f"{ours.base}/api/v1/pages/{page_id}"
             h = {"Authorization": f"Bearer {token}"}
             wrk(url, connections=64, seconds=2, headers=h)
@@ -214,7 +265,7 @@ def collab_case(
         port = ours.port
         try:
             wait_ready(f"{ours.base}/health/ready")
-            token, _user, first = seed(ours.base, components=5)
+            token, _user, (first,) = seed(ours.base, [5])
             with httpx.Client(base_url=ours.base, timeout=30) as c:
                 h = {"Authorization": f"Bearer {token}"}
                 ws_id = c.get(f"/api/v1/pages/{first}", headers=h).json()["workspace_id"]

@@ -32,7 +32,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.jsonifier import Jsonifier
@@ -50,15 +49,19 @@ from lowcode.collab.hub import Hub
 from lowcode.collab.ws import STATE_HUB, page_socket
 from lowcode.events.bus import EventBus
 from lowcode.events.ws import STATE_EVENTS, events_socket
-from lowcode.platform import jsoncodec, problems
+from lowcode.identity.local_sessions import held_sessions
+from lowcode.pages.cache import LocalDocuments
+from lowcode.platform import jsoncodec, prepared, problems
 from lowcode.platform.access_log import AccessLogMiddleware
 from lowcode.platform.admission import AdmissionGate
 from lowcode.platform.body_guard import STATE_REJECTION, BodyGuard, BodyLimits, Rejection
+from lowcode.platform.contracts import load_yaml
 from lowcode.platform.documents import Documents
 from lowcode.platform.errors import AppError
 from lowcode.platform.i18n import preferred_language
 from lowcode.platform.methods import MethodIndex
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.prepared import PreparedAsyncApp
 from lowcode.platform.proxies import TrustedProxies
 from lowcode.platform.resolver import HandlerResolver
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
@@ -218,7 +221,7 @@ def create_app(
     metrics = Metrics()
     tracer_provider = create_tracer_provider(exporter=span_exporter)
     tracer = tracer_provider.get_tracer("lowcode")
-    spec = yaml.safe_load(settings.openapi_file.read_text())
+    spec = load_yaml(settings.openapi_file)
     templates = route_templates(spec)
     operations = OperationIndex(spec)
 
@@ -233,9 +236,12 @@ def create_app(
         async with (
             open_resources(settings, metrics, tracer) as res,
             running_toggles(res, operations) as routing,
+            held_sessions(res),
         ):
             app.res = res
             app.routing = routing
+            if settings.page_local_cache_bytes > 0:
+                res.page_documents = LocalDocuments(settings.page_local_cache_bytes)
             app.hub = Hub(res)
             res.live_pages = app.hub
             await app.hub.start()
@@ -250,9 +256,12 @@ def create_app(
             tracer_provider.shutdown()
         log.info("stopped")
 
-    cx = AsyncApp(
+    # Connexion's stack with its per-operation work done once (`platform.prepared`).
+    cx = PreparedAsyncApp(
         __name__,
         lifespan=lifespan,
+        middlewares=prepared.middlewares(),
+        security_map=prepared.SECURITY_MAP,
         jsonifier=Jsonifier(jsoncodec),
         # The spec is served as written (platform/documents.py), not Connexion's
         # dereferenced copy; Swagger UI reads it from the same path.

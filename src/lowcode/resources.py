@@ -28,7 +28,9 @@ from lowcode_gen.queries import ROW_TYPES, Queries
 
 if TYPE_CHECKING:
     from lowcode.flags.store import FlagStore
+    from lowcode.identity.local_sessions import LocalSessions
     from lowcode.identity.tokens import TokenService
+    from lowcode.pages.cache import LocalDocuments
     from lowcode.platform.table_sync import TableSync
     from lowcode.routing.state import Routing
 
@@ -57,6 +59,11 @@ class Resources:
     # The documents of the pages being edited in this process (the hub's rooms),
     # so a read of a live page needs neither the op log nor the cache.
     live_pages: LivePages | None = None
+    # Session state held in this process for a few seconds, evicted on every
+    # node through Redis pub/sub (`identity.local_sessions`); None: not held.
+    local_sessions: LocalSessions | None = None
+    # Documents of page versions read lately, in memory (`pages.cache`).
+    page_documents: LocalDocuments | None = None
     # Migration toggles (`lowcode.toggles`): every flag and routed workspace,
     # held in this process and reloaded on every node when one changes.
     flags: FlagStore | None = None
@@ -149,6 +156,7 @@ async def open_resources(
         acquire_timeout_s=settings.db_acquire_timeout_s,
         command_timeout_s=settings.db_command_timeout_s,
         connect_timeout_s=settings.db_connect_timeout_s,
+        reset_session_state=False,
     )
     redis = create_redis(settings.redis_url, max_connections=settings.redis_pool_max)
     pools = datasource_pools(settings, metrics)

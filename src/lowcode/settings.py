@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # How long a session's state may be served from Redis before Postgres is
     # asked again; revocations overwrite the cached state at once.
     session_cache_ttl_s: int = Field(default=60, alias="SESSION_CACHE_TTL_S")
+    # ...and from this process's memory (0: never), evicted on every node
+    # through Redis pub/sub when a session is revoked or changed.
+    session_local_ttl_s: float = Field(default=5.0, ge=0, le=60, alias="SESSION_LOCAL_TTL_S")
 
     # Sliding-window limits, in the `limits` notation ("N/second|minute|hour").
     rate_limit_login_ip: str = Field(default="30/minute", alias="RATE_LIMIT_LOGIN_IP")
@@ -89,6 +92,8 @@ class Settings(BaseSettings):
     page_snapshot_every_ops: int = Field(default=50, alias="PAGE_SNAPSHOT_EVERY_OPS")
     page_snapshot_every_s: float = Field(default=30.0, alias="PAGE_SNAPSHOT_EVERY_S")
     page_cache_ttl_s: int = Field(default=600, alias="PAGE_CACHE_TTL_S")
+    # ...and held in each API process up to this many bytes (0: not held).
+    page_local_cache_bytes: int = Field(default=32 * 2**20, ge=0, alias="PAGE_LOCAL_CACHE_BYTES")
 
     # Collaboration (WebSockets).
     ws_max_message_bytes: int = Field(default=1024 * 1024, alias="WS_MAX_MESSAGE_BYTES")

@@ -1,9 +1,11 @@
 """The SQL-first data layer against the session's real database."""
 
+import re
+
 import asyncpg
 import pytest
 
-from lowcode.platform.db import QueryObserver, load_queries, transaction
+from lowcode.platform.db import QueryObserver, create_pool, load_queries, transaction
 from lowcode.platform.metrics import Metrics
 from lowcode.settings import PROJECT_ROOT
 from lowcode_gen.queries import ROW_TYPES
@@ -80,3 +82,49 @@ async def test_slow_queries_are_logged_with_their_name(conn, logs):
     slow = [line for line in logs.lines("lowcode.db") if line["message"] == "slow query"]
     assert slow and slow[0]["query"] == "identity.count_users"
     assert slow[0]["duration_ms"] >= 0
+
+
+# Statements that leave state on a pooled connection after the query: the API's
+# pool skips the reset query on release (`create_pool(reset_session_state=False)`).
+_SESSION_STATE = re.compile(
+    r"^\s*(SET|RESET|LISTEN|UNLISTEN|DECLARE|PREPARE|DISCARD)\b"
+    r"|pg_advisory_lock(_shared)?\s*\(|set_config\s*\(",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def test_no_named_query_leaves_session_state_behind():
+    found = []
+    for path in sorted(QUERIES_DIR.rglob("*.sql")):
+        for block in re.split(r"^-- name:", path.read_text(), flags=re.MULTILINE)[1:]:
+            sql = "\n".join(
+                line for line in block.splitlines()[1:] if not line.lstrip().startswith("--")
+            )
+            # `UPDATE ... SET` is an update's clause, not a session setting.
+            for m in _SESSION_STATE.finditer(sql):
+                before = sql[: m.start()].rstrip().rsplit(None, 1)[-1:] if m.start() else []
+                if m.group(1) and m.group(1).upper() == "SET" and before:
+                    continue
+                # set_config(..., true) is SET LOCAL: it ends with the transaction.
+                if m.group(0).lower().startswith("set_config") and re.match(
+                    r"[^;]*?,\s*true\s*\)", sql[m.end() :], re.IGNORECASE
+                ):
+                    continue
+                found.append(f"{path.name}: {block.splitlines()[0].strip()}: {m.group(0).strip()}")
+    assert found == []
+
+
+async def test_the_lean_pool_still_ends_an_open_transaction_on_release(database_url):
+    """What skipping the reset query relies on (asyncpg's `_reset` before a custom
+    reset): an abandoned transaction is rolled back when the connection returns."""
+    pool = await create_pool(database_url, min_size=1, max_size=1, reset_session_state=False)
+    try:
+        async with pool.acquire() as c:
+            await c.execute("BEGIN")
+            await c.execute("CREATE TEMP TABLE abandoned (x int)")
+            assert c.is_in_transaction()
+        async with pool.acquire() as c:
+            assert not c.is_in_transaction()
+            assert await c.fetchval("SELECT to_regclass('pg_temp.abandoned')") is None
+    finally:
+        await pool.close()

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import yaml
 from jsonschema import Draft202012Validator
 
 from lowcode.platform import jsoninput
+from lowcode.platform.contracts import load_yaml
 
 # Message name → schema name, per direction (op-patch exists in both).
 CLIENT_FRAMES = {
@@ -57,7 +57,7 @@ class Protocol:
     server frames keep the Python validator, which only the tests use."""
 
     def __init__(self, asyncapi_file: Path, max_depth: int = 64) -> None:
-        doc = yaml.safe_load(asyncapi_file.read_text())
+        doc = load_yaml(asyncapi_file)
         components = doc["components"]
         self.max_depth = max_depth
 

@@ -14,7 +14,9 @@ revocation commits and write its (stale) answer to the cache just after:
   a concurrent revocation's "inactive" and bring the session back.
 So a stale "active" can never replace a revocation, and revocation takes
 effect at once. The TTL bounds staleness if a write is ever lost; when Redis
-is unreachable, Postgres answers.
+is unreachable, Postgres answers. In front of Redis, each process keeps the
+answers for a few seconds (`local_sessions`), evicted on every node through
+Redis pub/sub when a session changes.
 """
 
 from __future__ import annotations
@@ -40,11 +42,29 @@ class SessionState:
     active: bool
 
 
+def eviction_channel(res: Resources) -> str:
+    """Where session changes are announced to every node (`local_sessions`)."""
+    return res.settings.redis_key("session-evictions")
+
+
 def _key(res: Resources, session_id: uuid.UUID) -> str:
     return res.settings.redis_key("session", str(session_id))
 
 
 async def session_state(res: Resources, session_id: uuid.UUID) -> SessionState | None:
+    local = res.local_sessions
+    if local is not None:
+        held = local.get(session_id)
+        if held is not None:
+            return held  # type: ignore[no-any-return]
+        generation = local.generation
+    state = await _shared_state(res, session_id)
+    if local is not None and state is not None:
+        local.put(session_id, state, generation)
+    return state
+
+
+async def _shared_state(res: Resources, session_id: uuid.UUID) -> SessionState | None:
     key = _key(res, session_id)
     try:
         cached = await res.redis.get(key)
@@ -115,6 +135,12 @@ async def _overwrite(res: Resources, session_ids: Iterable[uuid.UUID], state: Se
     try:
         for sid in ids:
             await _store(res, sid, state, only_if_missing=False)
+        # After Redis holds the new state: every node's in-process copy goes
+        # (published from any process: the worker and the CLI revoke too).
+        if res.local_sessions is not None:
+            res.local_sessions.evict(ids)
+        if ids:
+            await res.redis.publish(eviction_channel(res), ",".join(str(s) for s in ids))
     except RedisError as e:
         log.error(
             "could not update cached sessions; they expire within the cache TTL",

@@ -27,6 +27,8 @@ from lowcode.identity.errors import TokenExpired, TokenInvalid
 from lowcode.settings import Settings
 
 REQUIRED_CLAIMS = ["sub", "sid", "role", "iss", "aud", "iat", "exp", "jti"]
+# Verified access tokens remembered per process (about 1 KB each).
+VERIFIED_TOKENS_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class TokenService:
         self.leeway = settings.jwt_leeway_s
         self.ttl = settings.access_token_ttl_s
         self.kid: str | None = None
+        self._verified: dict[str, AccessClaims] = {}
         self._public_jwk: dict[str, Any] | None = None
         private_file, public_file = settings.jwt_private_key_file, settings.jwt_public_key_file
         if bool(private_file) != bool(public_file):
@@ -121,6 +124,25 @@ class TokenService:
         return jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
 
     def decode_access(self, token: str) -> AccessClaims:
+        """The claims of a valid, unexpired access token.
+
+        A token's signature and claims never change, so a verified token is
+        remembered (bounded, per process) and a repeat only has its expiry
+        checked again: the signature check is most of the cost of a request's
+        authentication. Revocation is the session's business (`security`)."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at + self.leeway <= time.time():
+                self._verified.pop(token, None)
+                raise TokenExpired("the access token has expired; refresh it")
+            return known
+        claims = self._decode(token)
+        if len(self._verified) >= VERIFIED_TOKENS_MAX:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,

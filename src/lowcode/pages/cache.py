@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from redis.exceptions import LockError, RedisError
@@ -90,3 +91,35 @@ async def get_or_build(
             # Expired meanwhile: harmless, the entry is written.
             with contextlib.suppress(LockError, RedisError):
                 await lock.release()
+
+
+class LocalDocuments:
+    """The documents of page versions this process read lately, in memory.
+
+    A version's document never changes, so nothing here is ever stale: a read
+    of a page that has ops after its snapshot costs neither a Redis round trip
+    nor a decode when the version is held. Bounded by the documents' encoded
+    size (least recently read go first). The documents are shared between
+    readers: they are for answering reads, and nothing mutates them."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[uuid.UUID, int], tuple[Document, int]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, page_id: uuid.UUID, version: int) -> Document | None:
+        entry = self._entries.get((page_id, version))
+        if entry is None:
+            return None
+        self._entries.move_to_end((page_id, version))
+        return entry[0]
+
+    def put(self, page_id: uuid.UUID, version: int, document: Document) -> None:
+        size = len(jsoncodec.dumpb(document))
+        if size > self.max_bytes or (page_id, version) in self._entries:
+            return
+        self._entries[(page_id, version)] = (document, size)
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            _key, (_doc, dropped) = self._entries.popitem(last=False)
+            self._bytes -= dropped

@@ -98,6 +98,12 @@ async def read_document_at_head(res: Resources, page_id: uuid.UUID, head: PageHe
     whole pool on the Redis lock)."""
     if head.version == head.snapshot_version:
         return dict(head.schema)
+    local = res.page_documents
+    if local is not None:
+        held = local.get(page_id, head.version)
+        if held is not None:
+            res.metrics.cache_requests.labels("page-local", "hit").inc()
+            return held
 
     async def build() -> Document:
         async with res.pool.acquire() as conn:
@@ -105,7 +111,10 @@ async def read_document_at_head(res: Resources, page_id: uuid.UUID, head: PageHe
                 res, conn, page_id, head.schema, head.snapshot_version, head.version
             )
 
-    return await cache.get_or_build(res, page_id, head.version, build)
+    document = await cache.get_or_build(res, page_id, head.version, build)
+    if local is not None:
+        local.put(page_id, head.version, document)
+    return document
 
 
 async def append_ops(

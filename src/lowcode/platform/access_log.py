@@ -48,6 +48,24 @@ class AccessLogMiddleware:
         self.metrics = metrics
         self.route_for = route_for
         self.body_limit = body_limit
+        # The labelled children, looked up once per (route, method[, status]):
+        # `labels()` takes a lock and builds its key on every call.
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._latency: dict[tuple[str, str], Any] = {}
+
+    def _count(self, route: str, method: str, status: int, elapsed: float) -> None:
+        requests = self._requests.get((route, method, status))
+        if requests is None:
+            requests = self._requests[(route, method, status)] = self.metrics.http_requests.labels(
+                route, method, str(status)
+            )
+        latency = self._latency.get((route, method))
+        if latency is None:
+            latency = self._latency[(route, method)] = self.metrics.http_latency.labels(
+                route, method
+            )
+        requests.inc()
+        latency.observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -72,8 +90,10 @@ class AccessLogMiddleware:
         # whole, and the legacy proxy streams routed ones, so nothing is read
         # here ahead of the app — which would hold a slow or huge body before
         # any limit or deadline applies.
-        req_body = bytearray()
-        resp_body = bytearray()
+        # Chunks as sent, not copies: most bodies are one chunk, joined never.
+        req_body: list[bytes] = []
+        resp_body: list[bytes] = []
+        sizes = [0, 0]  # captured bytes: request, response
         status = 500
         resp_type: str | None = None
         served_by = "lowcode"
@@ -81,8 +101,8 @@ class AccessLogMiddleware:
 
         async def receive_wrapper() -> Message:
             message = await receive()
-            if message["type"] == "http.request" and len(req_body) < _CAPTURE_CAP:
-                req_body.extend(message.get("body", b"")[: _CAPTURE_CAP - len(req_body)])
+            if message["type"] == "http.request" and sizes[0] < _CAPTURE_CAP:
+                _capture(req_body, sizes, 0, message.get("body", b""))
             return message
 
         async def send_wrapper(message: Message) -> None:
@@ -99,8 +119,8 @@ class AccessLogMiddleware:
                         resp_type = v.decode("latin-1")
                     elif k.lower() == b"x-served-by":
                         served_by = v.decode("latin-1")
-            elif message["type"] == "http.response.body" and len(resp_body) < _CAPTURE_CAP:
-                resp_body.extend(message.get("body", b"")[: _CAPTURE_CAP - len(resp_body)])
+            elif message["type"] == "http.response.body" and sizes[1] < _CAPTURE_CAP:
+                _capture(resp_body, sizes, 1, message.get("body", b""))
             await send(message)
 
         self.metrics.http_in_flight.inc()
@@ -122,8 +142,7 @@ class AccessLogMiddleware:
             routing = scope["extensions"].get(ROUTING_EXTENSION) or {}
             route = self.route_for(routing.get("operation_id"))
             method = scope["method"]
-            self.metrics.http_requests.labels(route, method, str(status)).inc()
-            self.metrics.http_latency.labels(route, method).observe(elapsed)
+            self._count(route, method, status, elapsed)
             self._log(
                 scope,
                 headers,
@@ -132,8 +151,8 @@ class AccessLogMiddleware:
                 route,
                 req_state,
                 request_id,
-                bytes(req_body),
-                bytes(resp_body),
+                _joined(req_body),
+                _joined(resp_body),
                 resp_type,
                 served_by,
             )
@@ -236,5 +255,25 @@ class AccessLogMiddleware:
             line("close")
 
 
+def _capture(chunks: list[bytes], sizes: list[int], which: int, body: bytes) -> None:
+    room = _CAPTURE_CAP - sizes[which]
+    if body:
+        chunks.append(body if len(body) <= room else body[:room])
+        sizes[which] += min(len(body), room)
+
+
+def _joined(chunks: list[bytes]) -> bytes:
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+# The request headers the log line uses; the others are not decoded at all.
+_LOGGED_HEADERS = frozenset({b"x-request-id", b"user-agent", b"content-type"})
+
+
 def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    found: dict[str, str] = {}
+    for k, v in scope.get("headers", []):
+        key = k.lower()
+        if key in _LOGGED_HEADERS:
+            found[key.decode()] = v.decode("latin-1")
+    return found

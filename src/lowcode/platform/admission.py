@@ -37,7 +37,11 @@ class AdmissionGate:
             await self.app(scope, receive, send)
             return
         try:
-            async with asyncio.timeout(self.queue_timeout_s):
+            if self._slots.locked():
+                async with asyncio.timeout(self.queue_timeout_s):
+                    await self._slots.acquire()
+            else:
+                # A free slot (the usual case): taken at once, no timer to arm.
                 await self._slots.acquire()
         except TimeoutError:
             await send_problem(

@@ -35,6 +35,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session_state(_conn: asyncpg.Connection) -> None:
+    """The pool's reset after asyncpg's own (rollback, listeners): nothing more."""
+
+
 class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
     """An asyncpg pool whose `acquire()` waits at most `acquire_timeout_s` by
     default: with the pool exhausted or the server unreachable a request fails
@@ -58,10 +62,20 @@ async def create_pool(
     acquire_timeout_s: float = 5.0,
     command_timeout_s: float | None = None,
     connect_timeout_s: float = 5.0,
+    reset_session_state: bool = True,
 ) -> asyncpg.Pool:
     """The pool. Bounded waits everywhere: acquiring, connecting (a blackholed
     server), and each command (a half-open socket after a failover answers
-    nothing, and only a client-side timeout notices)."""
+    nothing, and only a client-side timeout notices).
+
+    `reset_session_state=False` skips asyncpg's reset query on every release
+    (`CLOSE ALL; UNLISTEN *; RESET ALL; SELECT pg_advisory_unlock_all()`), a
+    round trip per checkout and the largest single cost of a short read. Only
+    for pools that run nothing but the named queries of `queries/`, none of
+    which leaves session state behind (no SET, LISTEN, cursors or session
+    advisory locks; `tests/integration/test_queries.py` checks the files). An
+    open transaction is still rolled back and listeners dropped (asyncpg
+    does that before any reset)."""
     pool = BoundedPool(
         dsn,
         min_size=min_size,
@@ -70,7 +84,7 @@ async def create_pool(
         max_inactive_connection_lifetime=300.0,
         setup=None,
         init=_init_connection,
-        reset=None,
+        reset=None if reset_session_state else _keep_session_state,
         loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
@@ -105,6 +119,9 @@ class QueryObserver:
         self.metrics = metrics
         self.tracer = tracer
         self.slow_s = slow_ms / 1000.0
+        # Labelled histogram children by query name (`labels()` locks and
+        # builds its key on every call).
+        self._latency: dict[str, Any] = {}
 
     @asynccontextmanager
     async def observe(self, name: str) -> AsyncIterator[None]:
@@ -125,7 +142,10 @@ class QueryObserver:
         finally:
             elapsed = time.perf_counter() - start
             if self.metrics:
-                self.metrics.query_latency.labels(name).observe(elapsed)
+                latency = self._latency.get(name)
+                if latency is None:
+                    latency = self._latency[name] = self.metrics.query_latency.labels(name)
+                latency.observe(elapsed)
                 if failed is not None:
                     self.metrics.query_errors.labels(name).inc()
             if elapsed >= self.slow_s:

@@ -17,7 +17,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from aiosql.query_loader import QueryLoader
 from aiosql.utils import SQLParseException
@@ -271,6 +271,43 @@ class LocatedQueryLoader(QueryLoader):
     """
 
     root: Path = Path.cwd()
+    # Parsed trees by folder, adapter type and the files' (name, mtime, size):
+    # `lowcode serve` checks the files before starting and loads them again
+    # in its lifespan; the second load reuses the first parse (cold start).
+    _parsed: ClassVar[dict[Any, Any]] = {}
+
+    def load_query_data_from_dir_path(
+        self, dir_path: Any, ext: Any = (".sql",), encoding: Any = None
+    ) -> Any:
+        path = Path(dir_path)
+        files = tuple(
+            (str(f), st.st_mtime_ns, st.st_size)
+            for f in sorted(path.rglob("*"))
+            if f.suffix in tuple(ext) and f.is_file() and (st := f.stat())
+        )
+        key = (
+            str(path.resolve()),
+            tuple(ext),
+            encoding,
+            str(self.root),
+            type(self._driver_adapter),
+            tuple(sorted(self._record_classes)),
+            files,
+        )
+        # The asyncpg adapter keeps what parsing learnt (each query's parameter
+        # order, `var_sorted`): a reused tree hands that to the new adapter.
+        adapter_state = getattr(self._driver_adapter, "var_sorted", None)
+        cached = self._parsed.get(key)
+        if cached is None:
+            tree = super().load_query_data_from_dir_path(dir_path, ext=ext, encoding=encoding)
+            learnt = {k: list(v) for k, v in (adapter_state or {}).items()}
+            self._parsed.clear()  # one tree is all a process needs
+            self._parsed[key] = (tree, learnt)
+            return tree
+        tree, learnt = cached
+        if adapter_state is not None:
+            adapter_state.update({k: list(v) for k, v in learnt.items()})
+        return tree
 
     def _make_query_datum(self, query: str, ns_parts: list[str], floc: tuple[Any, int]) -> Any:
         try:

@@ -208,8 +208,32 @@ class AllErrorsParameterValidator(ParameterValidator):
         schema = param.get("schema", param)
         if schema.get("nullable") and value in ("", "null"):
             return []
+        known = (id(schema), value) if isinstance(value, str) else None
+        if known is not None and known in _VALID_VALUES:
+            return []
+        errors = _errors(_parameter_validator(schema), value, location, prefix=name)
+        if known is not None and not errors:
+            if len(_VALID_VALUES) >= VALID_VALUES_MAX:
+                _VALID_VALUES.clear()
+            _VALID_VALUES.add(known)
+        return errors
+
+
+# Parameter values found valid, by schema: the same ids arrive again and again,
+# and a valid value stays valid for its (long-lived) schema.
+VALID_VALUES_MAX = 20_000
+_VALID_VALUES: set[tuple[int, str]] = set()
+
+# Like `_COMPILED`: parameter schemas live as long as the loaded spec.
+_PARAMETER_VALIDATORS: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+
+
+def _parameter_validator(schema: dict[str, Any]) -> Draft4Validator:
+    entry = _PARAMETER_VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
         validator = Draft4Validator(schema, format_checker=FORMAT_CHECKER)
-        return _errors(validator, value, location, prefix=name)
+        entry = _PARAMETER_VALIDATORS[id(schema)] = (schema, validator)
+    return entry[1]
 
 
 VALIDATORS: dict[str, Any] = {

@@ -263,3 +263,37 @@ async def test_a_page_written_many_times_keeps_one_cached_document(client, team,
     pattern = app.settings.redis_key("page", page["id"], "v", "*")
     keys = sorted(k.decode() for k in await app.res.redis.keys(pattern) if b":build" not in k)
     assert keys == [app.settings.redis_key("page", page["id"], "v", "6")]
+
+
+def _local_hits(app) -> float:
+    value = app.metrics.registry.get_sample_value(
+        "lowcode_cache_requests_total", {"cache": "page-local", "result": "hit"}
+    )
+    return value or 0.0
+
+
+async def test_a_version_read_again_comes_from_this_process(client, team, app):
+    page = await make_page(client, team["editor"], team["ws"])
+    patched = await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["editor"].headers,
+        json={"baseVersion": 1, "opId": "local-1", "patches": prop_patch(page, "tone", "warm")},
+    )
+    assert patched.status_code == 200
+    url = f"/api/v1/pages/{page['id']}"
+    first = await client.get(url, headers=team["viewer"].headers)
+    hits = _local_hits(app)
+    second = await client.get(url, headers=team["owner"].headers)
+    assert _local_hits(app) == hits + 1
+    assert second.json() == first.json()
+    root = page["schema"]["rootId"]
+    assert second.json()["schema"]["components"][root]["props"] == {"tone": "warm"}
+    # The next version is another entry: the held one is never served for it.
+    await client.post(
+        f"/api/v1/pages/{page['id']}/patch",
+        headers=team["editor"].headers,
+        json={"baseVersion": 2, "opId": "local-2", "patches": prop_patch(page, "tone", "cool")},
+    )
+    third = await client.get(url, headers=team["viewer"].headers)
+    assert third.json()["schema"]["components"][root]["props"] == {"tone": "cool"}
+    assert third.headers["etag"] == '"3"'
