@@ -15,6 +15,14 @@ SELECT version, patch, op_id, actor, at
  WHERE page_id = :page_id AND version > :after_version
  ORDER BY version;
 
+-- name: ops_between(page_id, after_version, up_to)
+-- @row PageOpEntryRow
+-- The ops a rebase is checked against: those after the op's base, up to the head.
+SELECT version, patch, op_id, actor, at
+  FROM page_ops
+ WHERE page_id = :page_id AND version > :after_version AND version <= :up_to
+ ORDER BY version;
+
 -- name: find_op(page_id, op_id)^
 -- @row PageOpEntryRow
 SELECT version, patch, op_id, actor, at

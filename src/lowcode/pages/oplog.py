@@ -1,16 +1,18 @@
-"""The op log: the one write path for every page change (HTTP now, rooms next).
+"""The op log: the one write path for every page change, from HTTP and rooms alike.
 
 `append_ops` runs in the caller's transaction and orders changes through the
-database: the head update `WHERE version = base` lets exactly one writer move
-a page from v to v+1 (the others get VERSION_CONFLICT with the head), and the
-(page_id, version) primary key of page_ops is the backstop that makes a
-second v+1 impossible whatever path wrote it.
+database: it locks the page row, so writers of one page (rooms on any node,
+HTTP) take turns, and the (page_id, version) primary key of page_ops is the
+backstop that makes a second v+1 impossible whatever path wrote it. An op
+written against an older version is rebased onto the ones since (`rebase`)
+unless they touched the same place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -23,17 +25,21 @@ from lowcode.pages.document import (
     Document,
     DocumentLimits,
     apply_and_validate,
+    Patch,
     apply_patch,
     is_heavy,
 )
-from lowcode.pages.errors import PageNotFound
+from lowcode.pages.errors import OpConflict, OpNotApplied, PageNotFound
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput
+from lowcode.pages.rebase import History, Locations, collision, patch_locations
 from lowcode.platform.db import Connection
-from lowcode.platform.errors import VersionConflict
+from lowcode.platform.errors import AppError, VersionConflict
 from lowcode.resources import Resources
-from lowcode_gen.queries.pages import GetPageHeadRow
+from lowcode_gen.queries.pages import LockPageVersionRow
 
 NOTIFY_CHANNEL = "lowcode_page_ops"
+
+log = logging.getLogger("lowcode.pages.oplog")
 
 
 class OpLogGap(RuntimeError):
@@ -113,58 +119,162 @@ async def append_ops(
     conn: Connection,
     *,
     page_id: uuid.UUID,
-    base_version: int,
+    base_version: int | None,
     ops: list[OpInput],
     current: Document | None = None,
+    history: History | None = None,
     snapshot_reason: str | None = None,
 ) -> AppendResult:
-    """Apply `ops` in order on top of `base_version` and append them as versions
-    base+1…base+n, in the caller's transaction. Raises VERSION_CONFLICT when the
-    head is not `base_version`, PATCH_FAILED / INVALID_DOCUMENT / TOO_LARGE when
-    an op does not apply or breaks the document; nothing is written then.
-    `current` is the document at `base_version` when the caller holds it (a room
-    does), saving the read; `snapshot_reason` forces a snapshot at the new head."""
+    """Apply `ops` in order at the head and append the ones that apply as the
+    next versions, in the caller's transaction — the one write path of every
+    page change, WebSocket or HTTP.
+
+    The page row is locked first, so writers of one page take turns here.
+    `base_version` is the head the caller expects (a room: its version; PUT,
+    restore: what they diffed against); a different head raises
+    VERSION_CONFLICT before anything is done. None: whatever the head is.
+    `current` is the document at `base_version` when the caller holds it (a
+    room does), saving the read; `history`, the locations of its recent
+    versions, saves reading the ops a rebase is checked against.
+
+    Rebase, not reject (SPEC §4.6): an op whose own `base_version` is behind is
+    applied at the head unless an op since its base — written before, or
+    earlier in this batch — touched an overlapping location (`rebase`). Each
+    op's outcome is in `outcomes`: its AppliedOp, or the AppError refusing it
+    (OpConflict, PATCH_FAILED, INVALID_DOCUMENT, TOO_LARGE); a refused op
+    changes nothing and does not stop the others. Nothing is written when no
+    op applies. `snapshot_reason` forces a snapshot at the new head."""
     q = res.queries.pages
-    head = await q.get_page_head(conn, page_id=page_id)
+    head = await q.lock_page_version(conn, page_id=page_id)
     if head is None:
         raise PageNotFound(f"no page {page_id}")
-    if head.version != base_version:
+    if base_version is not None and head.version != base_version:
         raise VersionConflict(head.version)
     document = current
     if document is None:
-        document = await document_at_head(res, conn, page_id, head)
-    document = await apply_checked(res, document, [op.patch for op in ops])
+        full = await q.get_page_head(conn, page_id=page_id)
+        if full is None:
+            raise PageNotFound(f"no page {page_id}")
+        document = await document_at_head(res, conn, page_id, full)
+    since = _Since(res, conn, page_id, head.version, history)
+    version = head.version
+    outcomes: list[AppliedOp | AppError] = []
+    accepted: list[AppliedOp] = []
+    for op in ops:
+        refusal = await since.refusal(op, version)
+        if refusal is None:
+            try:
+                document = await apply_checked(res, document, [op.patch])
+            except AppError as e:
+                refusal = e
+            except Exception:
+                # One broken op must not take the ops batched with it down.
+                log.exception("op not applied", extra={"page_id": str(page_id)})
+                refusal = OpNotApplied("the op was not applied")
+        if refusal is not None:
+            outcomes.append(refusal)
+            continue
+        version += 1
+        since.written(version, op.patch)
+        applied = AppliedOp(version, op.op_id, op.patch, op.actor)
+        outcomes.append(applied)
+        accepted.append(applied)
+    if not accepted:
+        return AppendResult([], document, head.version, False, outcomes=outcomes)
 
-    new_version = base_version + len(ops)
     if not await q.advance_head(
         conn,
         page_id=page_id,
-        base_version=base_version,
-        new_version=new_version,
-        updated_by=ops[-1].actor,
-    ):
+        base_version=head.version,
+        new_version=version,
+        updated_by=accepted[-1].actor,
+    ):  # cannot happen under the row lock; the primary key would refuse it anyway
         raise VersionConflict(await _head_version(res, conn, page_id))
-    versions = list(range(base_version + 1, new_version + 1))
     await q.append_ops(
         conn,
         page_id=page_id,
-        versions=versions,
-        patches=[json.dumps(op.patch) for op in ops],
-        op_ids=[op.op_id for op in ops],
-        actors=[op.actor for op in ops],
+        versions=[a.version for a in accepted],
+        patches=[json.dumps(a.patch) for a in accepted],
+        op_ids=[a.op_id for a in accepted],
+        actors=[a.actor for a in accepted],
     )
-    snapshot = snapshot_reason is not None or _snapshot_due(res, head, new_version)
+    snapshot = snapshot_reason is not None or _snapshot_due(res, head, version)
     if snapshot:
         await write_snapshot(
-            res, conn, page_id, document, new_version, snapshot_reason or "snapshot", ops[-1].actor
+            res, conn, page_id, document, version, snapshot_reason or "snapshot", accepted[-1].actor
         )
-    await q.notify_page_ops(
-        conn, payload=json.dumps({"page_id": str(page_id), "version": new_version})
-    )
-    applied = [
-        AppliedOp(v, op.op_id, op.patch, op.actor) for v, op in zip(versions, ops, strict=True)
-    ]
-    return AppendResult(applied, document, new_version, snapshot)
+    await q.notify_page_ops(conn, payload=json.dumps({"page_id": str(page_id), "version": version}))
+    return AppendResult(accepted, document, version, snapshot, outcomes=outcomes)
+
+
+def single(result: AppendResult) -> AppliedOp:
+    """The outcome of a one-op append: the applied op, or its refusal raised."""
+    outcome = result.outcomes[0]
+    if isinstance(outcome, AppError):
+        raise outcome
+    return outcome
+
+
+class _Since:
+    """The ops a rebase is checked against: the page's versions after an op's
+    base up to the locked head (from the caller's history, else the op log,
+    read once for the oldest base asked), plus those written in this batch."""
+
+    def __init__(
+        self,
+        res: Resources,
+        conn: Connection,
+        page_id: uuid.UUID,
+        head: int,
+        history: History | None,
+    ) -> None:
+        self.res, self.conn, self.page_id, self.head = res, conn, page_id, head
+        self.history = history if history is not None and history.head == head else None
+        self.limit = res.settings.page_rebase_max_ops
+        self.logged: list[tuple[int, Locations]] = []  # versions (logged_from, head]
+        self.logged_from = head
+        self.batch: list[tuple[int, Locations]] = []
+
+    def written(self, version: int, patch: Patch) -> None:
+        self.batch.append((version, patch_locations(patch)))
+
+    async def refusal(self, op: OpInput, version: int) -> OpConflict | None:
+        """Why `op` may not be applied at `version` (the head so far), if so."""
+        base = self.head if op.base_version is None else op.base_version
+        if base == version:
+            return None
+        if base > self.head or base < 1:
+            # A version this page never had (or not yet): the client lost track.
+            return OpConflict(version, detail=f"no version {base} to rebase from; resync")
+        before = await self._before(base)
+        if before is None:
+            return OpConflict(version)
+        hit = collision(patch_locations(op.patch), [*before, *self.batch])
+        if hit is None:
+            return None
+        return OpConflict(version, conflict_version=hit[0], conflict_path=hit[1])
+
+    async def _before(self, base: int) -> list[tuple[int, Locations]] | None:
+        """(version, locations) of the versions after `base` up to the head."""
+        if base == self.head:
+            return []
+        if self.history is not None:
+            held = self.history.since(base)
+            if held is not None:
+                return held
+        if self.head - base > self.limit:
+            return None
+        if base < self.logged_from:
+            rows = [
+                r async for r in self.res.queries.pages.ops_between(
+                    self.conn, page_id=self.page_id, after_version=base, up_to=self.logged_from
+                )
+            ]  # fmt: skip
+            if [r.version for r in rows] != list(range(base + 1, self.logged_from + 1)):
+                return None  # compacted away: too far behind to tell
+            self.logged = [(r.version, patch_locations(r.patch)) for r in rows] + self.logged
+            self.logged_from = base
+        return self.logged[base - self.logged_from :]
 
 
 async def apply_checked(res: Resources, document: Document, patches: list[Any]) -> Document:
@@ -186,7 +296,7 @@ async def diff(current: Document, target: Document) -> list[dict[str, Any]]:
     return list(made.patch)
 
 
-def _snapshot_due(res: Resources, head: GetPageHeadRow, new_version: int) -> bool:
+def _snapshot_due(res: Resources, head: LockPageVersionRow, new_version: int) -> bool:
     s = res.settings
     if new_version - head.snapshot_version >= s.page_snapshot_every_ops:
         return True

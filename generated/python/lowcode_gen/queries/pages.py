@@ -66,6 +66,15 @@ class ListRevisionsRow:
     created_at: datetime.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class LockPageVersionRow:
+    """A row of `pages.lock_page_version` (queries/pages/pages.sql)."""
+
+    version: int
+    snapshot_version: int
+    snapshot_at: datetime.datetime
+
+
 # Each query's own row name, kept for code written against it.
 FindOpRow = PageOpEntryRow
 GetPageHeadRow = PageHeadRow
@@ -73,6 +82,7 @@ InsertPageRow = PageSummaryRow
 ListPagesRow = PageSummaryRow
 LockPageHeadRow = PageHeadRow
 OpsAfterRow = PageOpEntryRow
+OpsBetweenRow = PageOpEntryRow
 UpdateTitleRow = PageSummaryRow
 
 
@@ -92,8 +102,10 @@ class PagesQueries(Protocol):
     def list_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None, sort: str, limit: int, offset: int) -> AsyncIterator[PageSummaryRow]: ...
     def list_revisions(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, limit: int, offset: int) -> AsyncIterator[ListRevisionsRow]: ...
     async def lock_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> PageHeadRow | None: ...
+    async def lock_page_version(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> LockPageVersionRow | None: ...
     async def notify_page_ops(self, conn: asyncpg.Connection, *, payload: str) -> None: ...
     def ops_after(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int) -> AsyncIterator[PageOpEntryRow]: ...
+    def ops_between(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int, up_to: int) -> AsyncIterator[PageOpEntryRow]: ...
     async def soft_delete_page(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> int: ...
     async def update_title(self, conn: asyncpg.Connection, *, title: str, updated_by: uuid.UUID, page_id: uuid.UUID) -> PageSummaryRow | None: ...
     async def write_snapshot(self, conn: asyncpg.Connection, *, schema: Any, snapshot_version: int, page_id: uuid.UUID) -> int: ...
@@ -109,6 +121,8 @@ ROW_TYPES: dict[str, type] = {
     "pages.list_pages": PageSummaryRow,
     "pages.list_revisions": ListRevisionsRow,
     "pages.lock_page_head": PageHeadRow,
+    "pages.lock_page_version": LockPageVersionRow,
     "pages.ops_after": PageOpEntryRow,
+    "pages.ops_between": PageOpEntryRow,
     "pages.update_title": PageSummaryRow,
 }
