@@ -24,8 +24,8 @@ from lowcode.pages import cache
 from lowcode.pages.document import (
     Document,
     DocumentLimits,
-    apply_and_validate,
     Patch,
+    apply_and_validate,
     apply_patch,
     is_heavy,
 )

@@ -62,10 +62,10 @@ def location(pointer: Any, *, append: bool = False) -> Location:
         return EVERYTHING
     tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
     last = len(tokens) - 1
-    for i, token in enumerate(tokens):
-        if token == "-" and i == last and append:
+    for i, part in enumerate(tokens):
+        if part == "-" and i == last and append:
             return Location(tuple(tokens[:i]), Kind.APPEND)
-        if token == "-" or _is_index(token):
+        if part == "-" or _is_index(part):
             return Location(tuple(tokens[:i]), Kind.INDEX)
     return Location(tuple(tokens), Kind.WHOLE)
 
@@ -101,9 +101,10 @@ def overlaps(a: Location, b: Location) -> bool:
     n = min(len(a.path), len(b.path))
     if a.path[:n] != b.path[:n]:
         return False  # neither is a prefix of the other
-    if a.path == b.path and Kind.WHOLE not in (a.kind, b.kind) and Kind.APPEND in (a.kind, b.kind):
-        return False  # an append beside another append or an op at an index
-    return True
+    # An append beside another append or an op at an index does not overlap.
+    return not (
+        a.path == b.path and Kind.WHOLE not in (a.kind, b.kind) and Kind.APPEND in (a.kind, b.kind)
+    )
 
 
 def collision(mine: Locations, since: Iterable[tuple[int, Locations]]) -> tuple[int, str] | None:
