@@ -6,7 +6,9 @@ Ops queued while the room was busy are appended to the op log together, in
 one transaction; an `ack` goes out only after that transaction committed, so
 an acknowledged op is durable. The op log, not the room, orders changes: a
 room that loses a race to another writer (an HTTP patch, a room on another
-node) reloads the ops it missed and answers VERSION_CONFLICT.
+node) reloads the ops it missed and appends again. An op whose base is behind
+is rebased onto the ops since (`pages.rebase`); only a real overlap is a
+VERSION_CONFLICT.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from lowcode.collab.inbox import (
 from lowcode.collab.protocol import encode, error_frame
 from lowcode.pages import oplog
 from lowcode.pages.document import Document, apply_patch
-from lowcode.pages.models import OpInput
+from lowcode.pages.models import AppendResult, OpInput
+from lowcode.pages.rebase import History
 from lowcode.platform.db import transaction
 from lowcode.platform.errors import AppError, VersionConflict
 from lowcode.platform.outage import is_outage
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("lowcode.collab.room")
 
 MAX_BATCH = 200
+# Appends retried after catching up with a writer elsewhere, before giving up.
+APPEND_TRIES = 3
 # Waits before retrying a room's first load after a database error.
 LOAD_RETRY_S = (0.2, 0.5, 1.0, 2.0)
 
@@ -71,6 +76,8 @@ class Room:
         self.reserved = 0  # joins admitted by the hub, counted against the room limit
         self.document: Document = {}
         self.version = 0
+        # What the last versions touched: a stale op is rebased from memory.
+        self.history = History(0, res.settings.page_rebase_max_ops)
         self.snapshot_version = 0
         self.task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -200,6 +207,7 @@ class Room:
                     event.conn.close(4404, "page not found")
             return False
         self.document, self.version = document, head.version
+        self.history.reset(head.version)
         self.snapshot_version = head.snapshot_version
         self.state = RoomState.OPEN
         return True
@@ -261,83 +269,77 @@ class Room:
     # ---- ops -------------------------------------------------------------------
 
     async def _apply(self, ops: list[Op]) -> None:
-        """Validate `ops` in order on the in-memory document, append the good ones
-        in one transaction, then ack the senders and broadcast to the others."""
-        accepted: list[Op] = []
-        document, version = self.document, self.version
+        """Append the ops of live editors in one transaction, each rebased onto
+        the ops since its base (or refused), then answer every sender and
+        broadcast what was applied — in order, once it is durable."""
+        live: list[Op] = []
         for op in ops:
             if op.conn.id not in self.clients:
                 continue  # left meanwhile
             if op.conn.read_only:
                 op.conn.offer(error_frame("FORBIDDEN", "viewers cannot edit", opId=op.op_id))
                 continue
-            if op.base_version != version:
-                op.conn.offer(error_frame(
-                    "VERSION_CONFLICT", f"the page is at version {version}",
-                    opId=op.op_id, currentVersion=version,
-                ))  # fmt: skip
-                continue
-            try:
-                candidate = await oplog.apply_checked(self.res, document, [op.patches])
-            except AppError as e:
-                op.conn.offer(_app_error_frame(e, op.op_id))
-                continue
-            except Exception:
-                # One bad op must never take the room (and its other clients) down.
-                log.exception("op failed", extra={"page_id": str(self.page_id)})
-                op.conn.offer(
-                    error_frame("INTERNAL_ERROR", "the op was not applied", opId=op.op_id)
-                )
-                continue
-            document, version = candidate, version + 1
-            accepted.append(op)
-        if accepted:
-            await self._append(accepted)
+            live.append(op)
+        if live:
+            await self._append(live)
 
     async def _append(self, ops: list[Op]) -> None:
-        inputs = [OpInput(op.patches, op.op_id, op.conn.member.id) for op in ops]
-        try:
-            async with transaction(self.res.pool) as conn:
-                result = await oplog.append_ops(
-                    self.res, conn, page_id=self.page_id, base_version=self.version,
-                    ops=inputs, current=self.document,
-                )  # fmt: skip
-        except VersionConflict:
-            # Someone else (HTTP, another node) took this version: catch up and
-            # tell our writers to rebase.
-            await self._catch_up()
+        inputs = [OpInput(op.patches, op.op_id, op.conn.member.id, op.base_version) for op in ops]
+        result: AppendResult | None = None
+        for _ in range(APPEND_TRIES):
+            try:
+                async with transaction(self.res.pool) as conn:
+                    result = await oplog.append_ops(
+                        self.res, conn, page_id=self.page_id, base_version=self.version,
+                        ops=inputs, current=self.document, history=self.history,
+                    )  # fmt: skip
+                break
+            except VersionConflict:
+                # Someone else (HTTP, another node) wrote meanwhile: take their
+                # ops, then rebase ours onto them.
+                before = self.version
+                await self._catch_up()
+                if self.version == before:
+                    break  # could not catch up (an outage): answer a conflict
+            except asyncpg.UniqueViolationError as e:
+                if not oplog.is_op_id_conflict(e):
+                    raise
+                try:
+                    await self._resent(ops)
+                except Exception as e2:
+                    if not is_outage(e2):
+                        raise
+                    self._not_saved(ops, e2)
+                return
+            except AppError as e:
+                for op in ops:
+                    op.conn.offer(_app_error_frame(e, op.op_id))
+                return
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
+                self._not_saved(ops, e)
+                return
+        if result is None:
             for op in ops:
                 op.conn.offer(error_frame(
                     "VERSION_CONFLICT", f"the page is at version {self.version}",
                     opId=op.op_id, currentVersion=self.version,
                 ))  # fmt: skip
             return
-        except asyncpg.UniqueViolationError as e:
-            if not oplog.is_op_id_conflict(e):
-                raise
-            try:
-                await self._resent(ops)
-            except Exception as e2:
-                if not is_outage(e2):
-                    raise
-                self._not_saved(ops, e2)
-            return
-        except AppError as e:
-            for op in ops:
-                op.conn.offer(_app_error_frame(e, op.op_id))
-            return
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
-            self._not_saved(ops, e)
-            return
-        self.document, self.version = result.document, result.version
-        if result.snapshot:
-            self.snapshot_version = result.version
+        if result.ops:
+            self.document, self.version = result.document, result.version
+            for applied in result.ops:
+                self.history.push(applied.version, applied.patch)
+            if result.snapshot:
+                self.snapshot_version = result.version
         now = time.perf_counter()
-        for op, applied in zip(ops, result.ops, strict=True):
-            op.conn.offer(encode("ack", {"opId": op.op_id, "version": applied.version}))
+        for op, outcome in zip(ops, result.outcomes, strict=True):
+            if isinstance(outcome, AppError):
+                op.conn.offer(_app_error_frame(outcome, op.op_id))
+                continue
+            op.conn.offer(encode("ack", {"opId": op.op_id, "version": outcome.version}))
             self.hub.metrics.ws_ack_latency.observe(now - op.received_at)
             self._broadcast(
-                self._op_frame(applied.patch, applied.version, op.op_id, op.conn.member.id),
+                self._op_frame(outcome.patch, outcome.version, op.op_id, op.conn.member.id),
                 exclude=op.conn,
             )
 
@@ -403,6 +405,7 @@ class Room:
                 return
             self.document = apply_patch(self.document, row.patch)
             self.version = expected
+            self.history.push(expected, row.patch)
             expected += 1
             self._broadcast(self._op_frame(row.patch, row.version, row.op_id, row.actor))
 
@@ -455,7 +458,9 @@ class Room:
 
 def _app_error_frame(error: AppError, op_id: str) -> str:
     extra = {
-        k: v for k, v in error.extra.items() if k in ("currentVersion", "opIndex") and v is not None
+        k: v
+        for k, v in error.extra.items()
+        if k in ("currentVersion", "opIndex", "conflictVersion", "conflictPath") and v is not None
     }
     code = (
         error.code

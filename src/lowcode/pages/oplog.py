@@ -160,8 +160,9 @@ async def append_ops(
     version = head.version
     outcomes: list[AppliedOp | AppError] = []
     accepted: list[AppliedOp] = []
+    actors: list[uuid.UUID] = []
     for op in ops:
-        refusal = await since.refusal(op, version)
+        refusal: AppError | None = await since.refusal(op, version)
         if refusal is None:
             try:
                 document = await apply_checked(res, document, [op.patch])
@@ -179,6 +180,7 @@ async def append_ops(
         applied = AppliedOp(version, op.op_id, op.patch, op.actor)
         outcomes.append(applied)
         accepted.append(applied)
+        actors.append(op.actor)
     if not accepted:
         return AppendResult([], document, head.version, False, outcomes=outcomes)
 
@@ -187,7 +189,7 @@ async def append_ops(
         page_id=page_id,
         base_version=head.version,
         new_version=version,
-        updated_by=accepted[-1].actor,
+        updated_by=actors[-1],
     ):  # cannot happen under the row lock; the primary key would refuse it anyway
         raise VersionConflict(await _head_version(res, conn, page_id))
     await q.append_ops(
@@ -196,12 +198,12 @@ async def append_ops(
         versions=[a.version for a in accepted],
         patches=[json.dumps(a.patch) for a in accepted],
         op_ids=[a.op_id for a in accepted],
-        actors=[a.actor for a in accepted],
+        actors=actors,
     )
     snapshot = snapshot_reason is not None or _snapshot_due(res, head, version)
     if snapshot:
         await write_snapshot(
-            res, conn, page_id, document, version, snapshot_reason or "snapshot", accepted[-1].actor
+            res, conn, page_id, document, version, snapshot_reason or "snapshot", actors[-1]
         )
     await q.notify_page_ops(conn, payload=json.dumps({"page_id": str(page_id), "version": version}))
     return AppendResult(accepted, document, version, snapshot, outcomes=outcomes)

@@ -46,10 +46,17 @@ async def test_join_syncs_then_ops_are_acked_and_broadcast(client, live, team):
     await b.send("op-patch", {"patches": prop(page, "y", 1), "baseVersion": 2, "opId": "v1"})
     refused = await b.next("error")
     assert refused["payload"]["code"] == "FORBIDDEN"
+    # Based on version 1, on another prop than version 2: rebased and acked.
     await a.send("op-patch", {"patches": prop(page, "z", 1), "baseVersion": 1, "opId": "o2"})
+    assert (await a.next("ack"))["payload"] == {"opId": "o2", "version": 3}
+    assert (await b.next("op-patch"))["payload"]["version"] == 3
+    # Based on version 1, on the prop version 2 changed: a conflict saying so.
+    await a.send("op-patch", {"patches": prop(page, "x", 2), "baseVersion": 1, "opId": "o3"})
     conflict = await a.next("error")
     assert conflict["payload"]["code"] == "VERSION_CONFLICT"
-    assert conflict["payload"]["currentVersion"] == 2
+    assert conflict["payload"]["currentVersion"] == 3
+    assert conflict["payload"]["conflictVersion"] == 2
+    assert conflict["payload"]["conflictPath"] == prop(page, "x", 2)[0]["path"]
 
     await a.send("cursor-move", {"x": 1.5, "y": 2})
     cursor = await b.next("cursor-move")
