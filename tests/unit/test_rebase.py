@@ -22,34 +22,49 @@ def add(path: str, value: object = 1) -> dict:
     return {"op": "add", "path": path, "value": value}
 
 
+def rm(path: str) -> dict:
+    return {"op": "remove", "path": path}
+
+
+def rep(path: str, value: object = 1) -> dict:
+    return {"op": "replace", "path": path, "value": value}
+
+
+def mv(source: str, path: str, op: str = "move") -> dict:
+    return {"op": op, "from": source, "path": path}
+
+
+A, KIDS = "/components/a", "/components/a/children"
+
+
 @pytest.mark.parametrize(
     ("mine", "theirs", "collides"),
     [
         # Different components, different props of one component: no overlap.
-        ([add("/components/a/props/x")], [add("/components/b/props/x")], False),
-        ([add("/components/a/props/x")], [add("/components/a/props/y")], False),
+        ([add(f"{A}/props/x")], [add("/components/b/props/x")], False),
+        ([add(f"{A}/props/x")], [add(f"{A}/props/y")], False),
         # One path a prefix of the other: overlap, both ways.
-        ([add("/components/a/props/x")], [{"op": "remove", "path": "/components/a"}], True),
-        ([{"op": "replace", "path": "/components/a/props", "value": {}}], [add("/components/a/props/x")], True),
-        ([add("/components/a/props/x")], [add("/components/a/props/x", 2)], True),
+        ([add(f"{A}/props/x")], [rm(A)], True),
+        ([rep(f"{A}/props", {})], [add(f"{A}/props/x")], True),
+        ([add(f"{A}/props/x")], [add(f"{A}/props/x", 2)], True),
         # Indices widen to the whole array.
-        ([{"op": "remove", "path": "/components/a/children/0"}], [{"op": "remove", "path": "/components/a/children/3"}], True),
-        ([add("/components/a/children/0/x")], [add("/components/a/children/1")], True),
+        ([rm(f"{KIDS}/0")], [rm(f"{KIDS}/3")], True),
+        ([add(f"{KIDS}/0/x")], [add(f"{KIDS}/1")], True),
         # Appends coexist with appends and with ops at an index, not with the array.
-        ([add("/components/a/children/-", "n")], [add("/components/a/children/-", "m")], False),
-        ([add("/components/a/children/-", "n")], [{"op": "remove", "path": "/components/a/children/2"}], False),
-        ([add("/components/a/children/-", "n")], [{"op": "replace", "path": "/components/a/children", "value": []}], True),
-        ([add("/components/a/children/-", "n")], [{"op": "remove", "path": "/components/a"}], True),
+        ([add(f"{KIDS}/-", "n")], [add(f"{KIDS}/-", "m")], False),
+        ([add(f"{KIDS}/-", "n")], [rm(f"{KIDS}/2")], False),
+        ([add(f"{KIDS}/-", "n")], [rep(KIDS, [])], True),
+        ([add(f"{KIDS}/-", "n")], [rm(A)], True),
         # move/copy count from and path.
-        ([{"op": "move", "from": "/components/a/props/x", "path": "/components/b/props/x"}], [add("/components/a/props/x")], True),
-        ([{"op": "copy", "from": "/components/a/props/x", "path": "/components/c/props/x"}], [add("/components/c/props")], True),
-        ([{"op": "move", "from": "/components/a/children/1", "path": "/components/b/children/-"}], [add("/components/b/children/-")], False),
+        ([mv(f"{A}/props/x", "/components/b/props/x")], [add(f"{A}/props/x")], True),
+        ([mv(f"{A}/props/x", "/components/c/props/x", "copy")], [add("/components/c/props")], True),
+        ([mv(f"{KIDS}/1", "/components/b/children/-")], [add("/components/b/children/-")], False),
         # test ops count nowhere; the root and malformed pointers everywhere.
-        ([{"op": "test", "path": "/components/a", "value": 1}], [{"op": "remove", "path": "/components/a"}], False),
-        ([{"op": "replace", "path": "", "value": {}}], [add("/components/z/props/q")], True),
-        ([{"op": "add", "path": "nope", "value": 1}], [add("/x")], True),
+        ([{"op": "test", "path": A, "value": 1}], [rm(A)], False),
+        ([rep("", {})], [add("/components/z/props/q")], True),
+        ([add("nope")], [add("/x")], True),
     ],
-)  # fmt: skip
+)
 def test_overlap_rule(mine, theirs, collides):
     assert hit(mine, theirs) is collides
     assert hit(theirs, mine) is collides  # symmetric
@@ -76,9 +91,11 @@ def test_history_answers_for_recent_bases_only():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5) | st.text("ab", max_size=2),
-    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text("abc", max_size=2), kids, max_size=3),
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text("abc", max_size=2), kids, max_size=3)
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 pointers = st.lists(st.sampled_from(["a", "b", "c", "0", "1", "-", ""]), max_size=3).map(
     lambda parts: "".join("/" + p for p in parts)
 )
