@@ -141,10 +141,11 @@ def make_op(draw: Any, doc: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"op": "replace", "path": f"/components/{cid}/props", "value": {"z": 1}}]
     if kind == "child":
         new = f"c{uuid.uuid4().hex[:6]}"
+        box = {"id": new, "name": "Box", "props": {}, "children": []}
         return [
-            {"op": "add", "path": f"/components/{new}", "value": {"id": new, "name": "Box", "props": {}, "children": []}},
+            {"op": "add", "path": f"/components/{new}", "value": box},
             {"op": "add", "path": f"/components/{cid}/children/-", "value": new},
-        ]  # fmt: skip
+        ]
     if kind == "drop-child":
         i = draw(st.integers(0, len(comp["children"]) - 1))
         return [{"op": "remove", "path": f"/components/{cid}/children/{i}"}]
