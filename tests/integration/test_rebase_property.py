@@ -152,7 +152,8 @@ def make_op(draw: Any, doc: dict[str, Any]) -> list[dict[str, Any]]:
     if kind == "move-child":
         i = draw(st.integers(0, len(comp["children"]) - 1))
         to = draw(st.sampled_from(comps))
-        return [{"op": "move", "from": f"/components/{cid}/children/{i}", "path": f"/components/{to}/children/-"}]  # fmt: skip
+        source, target = f"/components/{cid}/children/{i}", f"/components/{to}/children/-"
+        return [{"op": "move", "from": source, "path": target}]
     return [{"op": "test", "path": "/rootId", "value": doc["rootId"]}]
 
 
