@@ -8,6 +8,28 @@ SELECT :page_id, t.version, CAST(t.patch AS jsonb), t.op_id, t.actor
               CAST(:actors AS uuid[]))
        AS t(version, patch, op_id, actor);
 
+-- name: append_at_head(page_id, base_version, new_version, updated_by, versions, patches, op_ids, actors, payload)^
+-- @notnull-columns snapshot_version, snapshot_at
+-- The op log's write in one statement (one round trip, atomic on its own):
+-- move the head from base to new only if it is still at base, append the ops
+-- as those versions and notify the rooms. No row: someone else moved the head
+-- first, and nothing was written. `patches` are JSON texts (see append_ops).
+WITH head AS (
+    UPDATE pages
+       SET version = :new_version, updated_by = :updated_by, updated_at = now()
+     WHERE id = :page_id AND version = :base_version AND deleted_at IS NULL
+ RETURNING id, snapshot_version, snapshot_at
+), appended AS (
+    INSERT INTO page_ops (page_id, version, patch, op_id, actor)
+    SELECT head.id, t.version, CAST(t.patch AS jsonb), t.op_id, t.actor
+      FROM head,
+           unnest(CAST(:versions AS integer[]), CAST(:patches AS text[]),
+                  CAST(:op_ids AS text[]), CAST(:actors AS uuid[]))
+           AS t(version, patch, op_id, actor)
+)
+SELECT head.snapshot_version, head.snapshot_at, pg_notify('lowcode_page_ops', :payload) AS notified
+  FROM head;
+
 -- name: ops_after(page_id, after_version)
 -- @row PageOpEntryRow
 SELECT version, patch, op_id, actor, at

@@ -21,14 +21,6 @@ SELECT id, workspace_id, schema, version, snapshot_version, snapshot_at
  WHERE id = :page_id AND deleted_at IS NULL
    FOR UPDATE;
 
--- name: lock_page_version(page_id)^
--- The head of a live page without its snapshot document, row-locked: the op
--- log's write path, whose caller usually holds the document already.
-SELECT version, snapshot_version, snapshot_at
-  FROM pages
- WHERE id = :page_id AND deleted_at IS NULL
-   FOR UPDATE;
-
 -- name: get_page_head(page_id)^
 -- @row PageHeadRow
 SELECT id, workspace_id, schema, version, snapshot_version, snapshot_at

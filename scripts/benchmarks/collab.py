@@ -1,16 +1,20 @@
 """The collaboration case: N clients over M rooms sending ops at a fixed rate.
 
-Measured: acks/s, ack latency (send → durable ack) p50/p99, broadcast latency
-(sender's send → another client's receipt) p99, conflicts, server RSS. The
+Measured: ops offered (what the clients' rate asks for) against ops sent and
+acked, acks/s, ack latency (send → durable ack) p50/p99, broadcast latency
+(sender's send → another client's receipt) p99, conflicts, and the server's
+CPU% and RSS (and the load generator's CPU%, which shares the machine). The
 baseline is a bare Starlette WebSocket room (ack and fan-out in memory, no
-database) driven by the same clients in the same run: the difference is what
-durability, validation and ordering cost.
+database) that parses and validates every frame with the service's own
+validator, driven by the same clients in the same run: the difference is what
+durability, authorisation and ordering cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
@@ -24,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 @dataclass
 class Stats:
+    sent: int = 0
     acks: int = 0
     conflicts: int = 0
     errors: int = 0
@@ -78,6 +83,7 @@ async def client(url: str, key: str, root: str, rate: float, until: float, stats
                 answered.clear()
                 sent = time.perf_counter()
                 pending[op_id] = sent
+                stats.sent += 1
                 patch = [{"op": "add", "path": f"/components/{root}/props/{key}", "value": sent}]
                 await ws.send(
                     json.dumps(
@@ -113,6 +119,13 @@ async def drive(urls: list[tuple[str, str]], per_room: int, rate: float, seconds
     return stats
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -120,11 +133,13 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def summary(name: str, s: Stats, seconds: float) -> str:
+def summary(name: str, s: Stats, seconds: float, offered: float) -> str:
     p50, p99 = 1000 * pct(s.ack_latency, 0.5), 1000 * pct(s.ack_latency, 0.99)
     fan = 1000 * pct(s.fanout_latency, 0.99)
     return (
-        f"  {name:<22} {s.acks / seconds:>8.0f} acks/s   ack p50 {p50:>7.1f} ms"
-        f"   p99 {p99:>7.1f} ms"
-        f"   fan-out p99 {fan:>7.1f} ms   conflicts {s.conflicts}   errors {s.errors}"
+        f"  {name:<22} offered {offered:>6.0f}  sent {s.sent:>6}  acked {s.acks:>6}"
+        f" ({100 * s.acks / max(offered, 1):5.1f} %)  {s.acks / seconds:>5.0f} acks/s\n"
+        f"  {'':<22} ack p50 {p50:>7.1f} ms   p99 {p99:>7.1f} ms   fan-out p99 {fan:>7.1f} ms"
+        f"   conflicts {s.conflicts} ({100 * s.conflicts / max(s.sent, 1):.2f} %)"
+        f"   errors {s.errors}"
     )

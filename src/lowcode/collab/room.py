@@ -288,7 +288,7 @@ class Room:
         result: AppendResult | None = None
         for _ in range(APPEND_TRIES):
             try:
-                async with transaction(self.res.pool) as conn:
+                async with self.res.pool.acquire() as conn:
                     result = await oplog.append_ops(
                         self.res, conn, page_id=self.page_id, base_version=self.version,
                         ops=inputs, current=self.document, history=self.history,

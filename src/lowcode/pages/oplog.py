@@ -1,9 +1,9 @@
 """The op log: the one write path for every page change, from HTTP and rooms alike.
 
-`append_ops` runs in the caller's transaction and orders changes through the
-database: it locks the page row, so writers of one page (rooms on any node,
-HTTP) take turns, and the (page_id, version) primary key of page_ops is the
-backstop that makes a second v+1 impossible whatever path wrote it. An op
+`append_ops` orders changes through the database: its one statement moves
+the head from v only if it is still at v (whoever is first wins; the others
+catch up and rebase), and the (page_id, version) primary key of page_ops is
+the backstop that makes a second v+1 impossible whatever path wrote it. An op
 written against an older version is rebased onto the ones since (`rebase`)
 unless they touched the same place.
 """
@@ -35,7 +35,7 @@ from lowcode.pages.rebase import History, Locations, collision, patch_locations
 from lowcode.platform.db import Connection
 from lowcode.platform.errors import AppError, VersionConflict
 from lowcode.resources import Resources
-from lowcode_gen.queries.pages import LockPageVersionRow
+from lowcode_gen.queries.pages import AppendAtHeadRow
 
 NOTIFY_CHANNEL = "lowcode_page_ops"
 
@@ -126,38 +126,40 @@ async def append_ops(
     snapshot_reason: str | None = None,
 ) -> AppendResult:
     """Apply `ops` in order at the head and append the ones that apply as the
-    next versions, in the caller's transaction — the one write path of every
-    page change, WebSocket or HTTP.
+    next versions — the one write path of every page change, WebSocket or HTTP.
 
-    The page row is locked first, so writers of one page take turns here.
     `base_version` is the head the caller expects (a room: its version; PUT,
-    restore: what they diffed against); a different head raises
-    VERSION_CONFLICT before anything is done. None: whatever the head is.
-    `current` is the document at `base_version` when the caller holds it (a
-    room does), saving the read; `history`, the locations of its recent
-    versions, saves reading the ops a rebase is checked against.
+    restore: what they diffed against), `current` the document at it when
+    the caller holds it (a room does: then nothing is read); None: whatever
+    the head is, read here. `history`, the locations of the recent versions,
+    saves reading the ops a rebase is checked against.
 
     Rebase, not reject (SPEC §4.6): an op whose own `base_version` is behind is
     applied at the head unless an op since its base — written before, or
     earlier in this batch — touched an overlapping location (`rebase`). Each
     op's outcome is in `outcomes`: its AppliedOp, or the AppError refusing it
     (OpConflict, PATCH_FAILED, INVALID_DOCUMENT, TOO_LARGE); a refused op
-    changes nothing and does not stop the others. Nothing is written when no
-    op applies. `snapshot_reason` forces a snapshot at the new head."""
+    changes nothing and does not stop the others.
+
+    The write is one statement (`append_at_head`): the head moves from
+    `base_version` only if it is still there, so the database orders every
+    writer. When another writer was first, VERSION_CONFLICT is raised with the
+    head and nothing is written: the caller catches up (a room) or tries again
+    (HTTP). Nothing is written when no op applies. `snapshot_reason` forces a
+    snapshot at the new head. Runs in the caller's transaction, if any."""
     q = res.queries.pages
-    head = await q.lock_page_version(conn, page_id=page_id)
-    if head is None:
-        raise PageNotFound(f"no page {page_id}")
-    if base_version is not None and head.version != base_version:
-        raise VersionConflict(head.version)
-    document = current
-    if document is None:
-        full = await q.get_page_head(conn, page_id=page_id)
-        if full is None:
+    if current is None or base_version is None:
+        head = await q.get_page_head(conn, page_id=page_id)
+        if head is None:
             raise PageNotFound(f"no page {page_id}")
-        document = await document_at_head(res, conn, page_id, full)
-    since = _Since(res, conn, page_id, head.version, history)
-    version = head.version
+        if base_version is not None and head.version != base_version:
+            raise VersionConflict(head.version)
+        base_version = head.version
+        if current is None:
+            current = await document_at_head(res, conn, page_id, head)
+    document = current
+    since = _Since(res, conn, page_id, base_version, history)
+    version = base_version
     outcomes: list[AppliedOp | AppError] = []
     accepted: list[AppliedOp] = []
     actors: list[uuid.UUID] = []
@@ -182,30 +184,28 @@ async def append_ops(
         accepted.append(applied)
         actors.append(op.actor)
     if not accepted:
-        return AppendResult([], document, head.version, False, outcomes=outcomes)
+        return AppendResult([], document, base_version, False, outcomes=outcomes)
 
-    if not await q.advance_head(
+    moved = await q.append_at_head(
         conn,
         page_id=page_id,
-        base_version=head.version,
+        base_version=base_version,
         new_version=version,
         updated_by=actors[-1],
-    ):  # cannot happen under the row lock; the primary key would refuse it anyway
-        raise VersionConflict(await _head_version(res, conn, page_id))
-    await q.append_ops(
-        conn,
-        page_id=page_id,
         versions=[a.version for a in accepted],
         patches=[json.dumps(a.patch) for a in accepted],
         op_ids=[a.op_id for a in accepted],
         actors=actors,
+        payload=json.dumps({"page_id": str(page_id), "version": version}),
     )
-    snapshot = snapshot_reason is not None or _snapshot_due(res, head, version)
+    if moved is None:
+        raise VersionConflict(await _head_version(res, conn, page_id))
+    snapshot = snapshot_reason is not None or _snapshot_due(res, moved, version)
     if snapshot:
-        await write_snapshot(
-            res, conn, page_id, document, version, snapshot_reason or "snapshot", actors[-1]
-        )
-    await q.notify_page_ops(conn, payload=json.dumps({"page_id": str(page_id), "version": version}))
+        async with conn.transaction():  # a savepoint inside the caller's transaction
+            await write_snapshot(
+                res, conn, page_id, document, version, snapshot_reason or "snapshot", actors[-1]
+            )
     return AppendResult(accepted, document, version, snapshot, outcomes=outcomes)
 
 
@@ -298,7 +298,7 @@ async def diff(current: Document, target: Document) -> list[dict[str, Any]]:
     return list(made.patch)
 
 
-def _snapshot_due(res: Resources, head: LockPageVersionRow, new_version: int) -> bool:
+def _snapshot_due(res: Resources, head: AppendAtHeadRow, new_version: int) -> bool:
     s = res.settings
     if new_version - head.snapshot_version >= s.page_snapshot_every_ops:
         return True

@@ -170,8 +170,7 @@ async def patch_page(
         return earlier
     op = OpInput(patch, op_id, actor.user_id, base_version)
     try:
-        result = await _append(res, page_id, None, [op])
-        return oplog.single(result)
+        return oplog.single(await _append(res, page_id, [op]))
     except (VersionConflict, asyncpg.UniqueViolationError):
         # Possibly lost a race to a retry of this very op (which then
         # overlaps it, or takes its opId).
@@ -283,12 +282,16 @@ async def restore_revision(
     return applied
 
 
-async def _append(
-    res: Resources, page_id: uuid.UUID, base_version: int | None, ops: list[OpInput]
-) -> AppendResult:
+async def _append(res: Resources, page_id: uuid.UUID, ops: list[OpInput]) -> AppendResult:
+    """Append at the head, holding the page row meanwhile: concurrent HTTP
+    writers of one page take turns instead of racing (and retrying) for it."""
     async with transaction(res.pool) as conn:
+        head = await res.queries.pages.lock_page_head(conn, page_id=page_id)
+        if head is None:
+            raise PageNotFound(f"no page {page_id}")
+        current = await oplog.document_at_head(res, conn, page_id, head)
         result = await oplog.append_ops(
-            res, conn, page_id=page_id, base_version=base_version, ops=ops
+            res, conn, page_id=page_id, base_version=head.version, ops=ops, current=current
         )
     # Only now is the version committed, so only now may it be cached.
     if result.ops:

@@ -20,6 +20,15 @@ from lowcode_gen.queries._rows import PageSummaryRow as PageSummaryRow
 
 
 @dataclass(frozen=True, slots=True)
+class AppendAtHeadRow:
+    """A row of `pages.append_at_head` (queries/pages/ops.sql)."""
+
+    snapshot_version: int
+    snapshot_at: datetime.datetime
+    notified: None
+
+
+@dataclass(frozen=True, slots=True)
 class FindOpsRow:
     """A row of `pages.find_ops` (queries/pages/ops.sql)."""
 
@@ -66,15 +75,6 @@ class ListRevisionsRow:
     created_at: datetime.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class LockPageVersionRow:
-    """A row of `pages.lock_page_version` (queries/pages/pages.sql)."""
-
-    version: int
-    snapshot_version: int
-    snapshot_at: datetime.datetime
-
-
 # Each query's own row name, kept for code written against it.
 FindOpRow = PageOpEntryRow
 GetPageHeadRow = PageHeadRow
@@ -88,6 +88,7 @@ UpdateTitleRow = PageSummaryRow
 
 class PagesQueries(Protocol):
     async def advance_head(self, conn: asyncpg.Connection, *, new_version: int, updated_by: uuid.UUID, page_id: uuid.UUID, base_version: int) -> int: ...
+    async def append_at_head(self, conn: asyncpg.Connection, *, new_version: int, updated_by: uuid.UUID, page_id: uuid.UUID, base_version: int, versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID], payload: str) -> AppendAtHeadRow | None: ...
     async def append_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID]) -> int: ...
     async def compact_page_ops(self, conn: asyncpg.Connection, *, keep_revisions: int, older_than: datetime.datetime, max_rows: int) -> int: ...
     async def count_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None) -> int: ...
@@ -102,7 +103,6 @@ class PagesQueries(Protocol):
     def list_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None, sort: str, limit: int, offset: int) -> AsyncIterator[PageSummaryRow]: ...
     def list_revisions(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, limit: int, offset: int) -> AsyncIterator[ListRevisionsRow]: ...
     async def lock_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> PageHeadRow | None: ...
-    async def lock_page_version(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> LockPageVersionRow | None: ...
     async def notify_page_ops(self, conn: asyncpg.Connection, *, payload: str) -> None: ...
     def ops_after(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int) -> AsyncIterator[PageOpEntryRow]: ...
     def ops_between(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int, up_to: int) -> AsyncIterator[PageOpEntryRow]: ...
@@ -112,6 +112,7 @@ class PagesQueries(Protocol):
 
 
 ROW_TYPES: dict[str, type] = {
+    "pages.append_at_head": AppendAtHeadRow,
     "pages.find_op": PageOpEntryRow,
     "pages.find_ops": FindOpsRow,
     "pages.get_page_for_member": GetPageForMemberRow,
@@ -121,7 +122,6 @@ ROW_TYPES: dict[str, type] = {
     "pages.list_pages": PageSummaryRow,
     "pages.list_revisions": ListRevisionsRow,
     "pages.lock_page_head": PageHeadRow,
-    "pages.lock_page_version": LockPageVersionRow,
     "pages.ops_after": PageOpEntryRow,
     "pages.ops_between": PageOpEntryRow,
     "pages.update_title": PageSummaryRow,
