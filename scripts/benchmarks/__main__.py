@@ -259,7 +259,8 @@ def collab_case(
     for name, run in (("lowcode (durable)", ours_run), ("in-memory baseline", base_run)):
         print(collab.summary(name, run["stats"], seconds, offered))
         print(
-            f"  {'':<22} server CPU {run['cpu']:5.0f} %   RSS {run['rss']:.0f} MiB"
+            f"  {'':<22} server CPU {run['cpu']:5.0f} %"
+            f" ({run['cpu_ms_per_op']:.2f} ms per acked op)   RSS {run['rss']:.0f} MiB"
             f"   load generator CPU {run['driver_cpu']:.0f} %"
         )
     print(f"  acks/s ratio {ours_stats.acks / max(base_stats.acks, 1):.2f}")
@@ -279,6 +280,7 @@ def collab_case(
             "ack_p99_ms": 1000 * collab.pct(st.ack_latency, 0.99),
             "fanout_p99_ms": 1000 * collab.pct(st.fanout_latency, 0.99),
             "server_cpu_pct": run["cpu"],
+            "server_cpu_ms_per_op": run["cpu_ms_per_op"],
             "server_rss_mb": run["rss"],
             "driver_cpu_pct": run["driver_cpu"],
         }
@@ -323,13 +325,16 @@ def _collab_run(
     me0 = resource.getrusage(resource.RUSAGE_SELF)
     stats = uvloop.run(collab.drive(urls, per_room, rate, seconds))
     wall = time.perf_counter() - wall0
-    cpu = 100 * (collab.cpu_seconds(pid) - cpu0) / wall
+    used = collab.cpu_seconds(pid) - cpu0
+    cpu = 100 * used / wall
     me1 = resource.getrusage(resource.RUSAGE_SELF)
     driver = 100 * ((me1.ru_utime + me1.ru_stime) - (me0.ru_utime + me0.ru_stime)) / wall
     rss = collab.rss_mb(pid)
     if profiler is not None:
         profiler.wait(timeout=seconds + 30)
-    return {"stats": stats, "cpu": cpu, "rss": rss, "driver_cpu": driver}
+    # CPU per op is what the machine's load changes least: the server's cost.
+    per_op = 1000 * used / max(stats.acks, 1)
+    return {"stats": stats, "cpu": cpu, "cpu_ms_per_op": per_op, "rss": rss, "driver_cpu": driver}
 
 
 def jobs_case(work: Path, count: int) -> dict[str, object]:

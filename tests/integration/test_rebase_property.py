@@ -203,9 +203,10 @@ def test_clients_applying_the_broadcast_stream_converge_and_only_overlaps_confli
                     continue  # does not apply at the head (e.g. its child moved away)
                 assert outcome.version == decided_at + 1 and outcome.patch == op.patch
                 stream.append(outcome)
-                history.push(outcome.version, outcome.patch)
                 decided_at += 1
             assert result.version == decided_at
+            if use_history:
+                assert history.head == result.version  # the write path keeps it
             stored, head = result.document, result.version
 
         # Each client catches up with some prefix of the broadcast stream.

@@ -327,8 +327,6 @@ class Room:
             return
         if result.ops:
             self.document, self.version = result.document, result.version
-            for applied in result.ops:
-                self.history.push(applied.version, applied.patch)
             if result.snapshot:
                 self.snapshot_version = result.version
         now = time.perf_counter()

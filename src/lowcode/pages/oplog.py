@@ -24,7 +24,6 @@ from lowcode.pages import cache
 from lowcode.pages.document import (
     Document,
     DocumentLimits,
-    Patch,
     apply_and_validate,
     apply_patch,
     is_heavy,
@@ -132,7 +131,8 @@ async def append_ops(
     restore: what they diffed against), `current` the document at it when
     the caller holds it (a room does: then nothing is read); None: whatever
     the head is, read here. `history`, the locations of the recent versions,
-    saves reading the ops a rebase is checked against.
+    saves reading the ops a rebase is checked against; it gets the ops
+    written here.
 
     Rebase, not reject (SPEC §4.6): an op whose own `base_version` is behind is
     applied at the head unless an op since its base — written before, or
@@ -163,8 +163,10 @@ async def append_ops(
     outcomes: list[AppliedOp | AppError] = []
     accepted: list[AppliedOp] = []
     actors: list[uuid.UUID] = []
+    written: list[Locations] = []
     for op in ops:
-        refusal: AppError | None = await since.refusal(op, version)
+        locations = patch_locations(op.patch)
+        refusal: AppError | None = await since.refusal(op, locations, version)
         if refusal is None:
             try:
                 document = await apply_checked(res, document, [op.patch])
@@ -178,7 +180,8 @@ async def append_ops(
             outcomes.append(refusal)
             continue
         version += 1
-        since.written(version, op.patch)
+        since.written(version, locations)
+        written.append(locations)
         applied = AppliedOp(version, op.op_id, op.patch, op.actor)
         outcomes.append(applied)
         accepted.append(applied)
@@ -206,6 +209,9 @@ async def append_ops(
             await write_snapshot(
                 res, conn, page_id, document, version, snapshot_reason or "snapshot", actors[-1]
             )
+    if history is not None:
+        for applied, locations in zip(accepted, written, strict=True):
+            history.push_locations(applied.version, locations)
     return AppendResult(accepted, document, version, snapshot, outcomes=outcomes)
 
 
@@ -237,11 +243,12 @@ class _Since:
         self.logged_from = head
         self.batch: list[tuple[int, Locations]] = []
 
-    def written(self, version: int, patch: Patch) -> None:
-        self.batch.append((version, patch_locations(patch)))
+    def written(self, version: int, locations: Locations) -> None:
+        self.batch.append((version, locations))
 
-    async def refusal(self, op: OpInput, version: int) -> OpConflict | None:
-        """Why `op` may not be applied at `version` (the head so far), if so."""
+    async def refusal(self, op: OpInput, locations: Locations, version: int) -> OpConflict | None:
+        """Why `op` (touching `locations`) may not be applied at `version`
+        (the head so far), if so."""
         base = self.head if op.base_version is None else op.base_version
         if base == version:
             return None
@@ -251,7 +258,7 @@ class _Since:
         before = await self._before(base)
         if before is None:
             return OpConflict(version)
-        hit = collision(patch_locations(op.patch), [*before, *self.batch])
+        hit = collision(locations, [*before, *self.batch])
         if hit is None:
             return None
         return OpConflict(version, conflict_version=hit[0], conflict_path=hit[1])

@@ -135,10 +135,13 @@ class History:
         return self.head - len(self._ops)
 
     def push(self, version: int, patch: Any) -> None:
+        self.push_locations(version, patch_locations(patch))
+
+    def push_locations(self, version: int, locations: Locations) -> None:
         if version != self.head + 1:
             self.reset(version)  # a gap (reload): start again from here
             return
-        self._ops.append(patch_locations(patch))
+        self._ops.append(locations)
         self.head = version
 
     def reset(self, head: int) -> None:

@@ -35,6 +35,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (UNLISTEN *, RESET ALL, advisory
+    unlock, CLOSE ALL): one more round trip per release — as much as a room's
+    whole append. Nothing here leaves session state on a pooled connection:
+    settings are transaction-local (`set_config(…, true)`), cursors live in
+    transactions, LISTEN and advisory locks use connections of their own. An
+    open transaction is still rolled back (asyncpg does that before this)."""
+
+
 class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
     """An asyncpg pool whose `acquire()` waits at most `acquire_timeout_s` by
     default: with the pool exhausted or the server unreachable a request fails
@@ -70,7 +79,7 @@ async def create_pool(
         max_inactive_connection_lifetime=300.0,
         setup=None,
         init=_init_connection,
-        reset=None,
+        reset=_keep_session,
         loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
