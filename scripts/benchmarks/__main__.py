@@ -313,25 +313,29 @@ def _collab_run(
 
     import uvloop
 
-    profiler = None
-    out_dir = os.environ.get("BENCH_PROFILE")
-    if out_dir and shutil.which("py-spy"):
-        profiler = subprocess.Popen(
-            ["py-spy", "record", "-p", str(pid), "-d", str(seconds), "-r", "50", "-f", "raw",
-             "-o", str(Path(out_dir) / f"collab-{label}.txt")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-    cpu0, wall0 = collab.cpu_seconds(pid), time.perf_counter()
-    me0 = resource.getrusage(resource.RUSAGE_SELF)
-    stats = uvloop.run(collab.drive(urls, per_room, rate, seconds))
-    wall = time.perf_counter() - wall0
-    used = collab.cpu_seconds(pid) - cpu0
+    mark: dict[str, Any] = {}
+
+    def started() -> None:  # every client connected: measure from here
+        mark.update(cpu=collab.cpu_seconds(pid), wall=time.perf_counter())
+        mark["me"] = resource.getrusage(resource.RUSAGE_SELF)
+        out_dir = os.environ.get("BENCH_PROFILE")
+        if out_dir and shutil.which("py-spy"):
+            mark["profiler"] = subprocess.Popen(
+                ["py-spy", "record", "-p", str(pid), "-d", str(seconds), "-r", "50", "-f", "raw",
+                 "-o", str(Path(out_dir) / f"collab-{label}.txt")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+
+    stats = uvloop.run(collab.drive(urls, per_room, rate, seconds, started))
+    wall = time.perf_counter() - mark["wall"]
+    used = collab.cpu_seconds(pid) - mark["cpu"]
+    me0 = mark["me"]
     cpu = 100 * used / wall
     me1 = resource.getrusage(resource.RUSAGE_SELF)
     driver = 100 * ((me1.ru_utime + me1.ru_stime) - (me0.ru_utime + me0.ru_stime)) / wall
     rss = collab.rss_mb(pid)
-    if profiler is not None:
-        profiler.wait(timeout=seconds + 30)
+    if "profiler" in mark:
+        mark["profiler"].wait(timeout=seconds + 30)
     # CPU per op is what the machine's load changes least: the server's cost.
     per_op = 1000 * used / max(stats.acks, 1)
     return {"stats": stats, "cpu": cpu, "cpu_ms_per_op": per_op, "rss": rss, "driver_cpu": driver}

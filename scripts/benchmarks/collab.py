@@ -19,6 +19,7 @@ import random
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,13 +43,23 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else values[0]
 
 
-async def client(url: str, key: str, root: str, rate: float, until: float, stats: Stats) -> None:
-    async with connect(url, max_size=2**24, compression=None) as ws:
+@dataclass
+class Start:
+    """All clients connect first; the measured interval starts once they have."""
+
+    clients: int
+    ready: int = 0
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+    until: float = 0.0
+
+
+async def client(url: str, key: str, root: str, rate: float, start: Start, stats: Stats) -> None:
+    async with connect(url, max_size=2**24, compression=None, open_timeout=60) as ws:
         version = 0
         pending: dict[str, float] = {}
         answered = asyncio.Event()
 
-        async def reader() -> None:
+        async def reader(synced: asyncio.Event) -> None:
             nonlocal version
             async for raw in ws:
                 frame = json.loads(raw)
@@ -56,6 +67,7 @@ async def client(url: str, key: str, root: str, rate: float, until: float, stats
                 now = time.perf_counter()
                 if kind == "sync":
                     version = max(version, p["version"])
+                    synced.set()
                 elif kind == "op-patch":
                     version = max(version, p["version"])
                     sent = p["patches"][0].get("value")
@@ -75,7 +87,14 @@ async def client(url: str, key: str, root: str, rate: float, until: float, stats
                         stats.errors += 1
                     answered.set()
 
-        task = asyncio.create_task(reader())
+        synced = asyncio.Event()
+        task = asyncio.create_task(reader(synced))
+        await asyncio.wait_for(synced.wait(), 60)  # joined: the server's setup is done
+        start.ready += 1
+        if start.ready == start.clients:
+            start.go.set()
+        await start.go.wait()
+        until = start.until
         await asyncio.sleep(random.random() / rate)  # spread the clients over the interval
         try:
             while time.perf_counter() < until:
@@ -108,13 +127,24 @@ async def client(url: str, key: str, root: str, rate: float, until: float, stats
             task.cancel()
 
 
-async def drive(urls: list[tuple[str, str]], per_room: int, rate: float, seconds: float) -> Stats:
+async def drive(
+    urls: list[tuple[str, str]],
+    per_room: int,
+    rate: float,
+    seconds: float,
+    on_start: Callable[[], None] = lambda: None,
+) -> Stats:
+    """Connect every client, then (`on_start`) send for `seconds`."""
     stats = Stats()
-    until = time.perf_counter() + seconds
-    tasks = []
-    for room_url, root in urls:
-        for i in range(per_room):
-            tasks.append(client(room_url, f"k{i}", root, rate, until, stats))
+    start = Start(len(urls) * per_room)
+    tasks = [
+        asyncio.create_task(client(room_url, f"k{i}", root, rate, start, stats))
+        for room_url, root in urls
+        for i in range(per_room)
+    ]
+    await start.go.wait()
+    start.until = time.perf_counter() + seconds
+    on_start()
     await asyncio.gather(*tasks, return_exceptions=False)
     return stats
 
