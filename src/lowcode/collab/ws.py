@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket
 
 from lowcode.collab.connection import Connection, Member, TokenBucket
 from lowcode.collab.hub import Hub, RoomFull, ShuttingDown, TooManyRooms
-from lowcode.collab.inbox import Cursor, Leave, Op, SyncRequest
+from lowcode.collab.inbox import Cursor, Op, SyncRequest
 from lowcode.collab.protocol import ProtocolError, encode, error_frame
 from lowcode.collab.room import Room
 from lowcode.identity.sessions_cache import session_state
@@ -123,7 +123,7 @@ async def _serve_page(
     try:
         await Reader(hub, room, client, settings).run()
     finally:
-        room.inbox.put_nowait(Leave(client))
+        hub.leave(room, client)
         client.close(1000)
     return None
 
@@ -181,7 +181,7 @@ class Reader:
                 return
             client.ops_in_flight += 1
             room.inbox_bytes += size
-            room.inbox.put_nowait(
+            room.post(
                 Op(
                     client,
                     payload["patches"],
@@ -194,7 +194,7 @@ class Reader:
         elif kind == "cursor-move":
             if client.cursors_in_flight < MAX_CURSORS_IN_FLIGHT and self.cursor_bucket.allow():
                 client.cursors_in_flight += 1
-                room.inbox.put_nowait(Cursor(client, payload))
+                room.post(Cursor(client, payload))
         elif kind == "sync-request":
             if client.sync_pending:
                 return  # the sync on its way answers this one too
@@ -202,6 +202,6 @@ class Reader:
                 client.offer(error_frame("RATE_LIMITED", "too many requests; slow down"))
                 return
             client.sync_pending = True
-            room.inbox.put_nowait(SyncRequest(client))
+            room.post(SyncRequest(client))
         else:  # ping
             client.offer(encode("pong", {}))

@@ -175,3 +175,36 @@ async def test_a_read_of_a_page_being_edited_here_comes_from_its_room(client, ap
     assert app.metrics.cache_requests.labels("page", "miss")._value.get() == page_lookups
     assert app.metrics.cache_requests.labels("page", "hit")._value.get() == page_hits
     await peer.close()
+
+
+async def test_the_hub_forgets_an_idle_room_and_the_gauges_come_back(client, app, live, team):
+    """The hub owns a room's lifecycle: the room ends saying why, the hub
+    forgets it; the clients and rooms gauges each have one owner, so they
+    return to where they were."""
+    metrics = app.hub.metrics
+    for _ in range(300):  # rooms of earlier tests close once their clients are gone
+        if not app.hub.rooms:
+            break
+        await asyncio.sleep(0.02)
+    clients_before = metrics.ws_clients._value.get()
+    rooms_before = metrics.ws_rooms._value.get()
+    page = await make_page(client, team["owner"], team["ws"])
+    page_uuid = __import__("uuid").UUID(page["id"])
+    a = await open_peer(live, page["id"], team["owner"].access_token)
+    b = await open_peer(live, page["id"], team["viewer"].access_token)
+    await a.next("sync")
+    await b.next("sync")
+    assert metrics.ws_clients._value.get() == clients_before + 2
+    assert metrics.ws_rooms._value.get() == rooms_before + 1
+    room = app.hub.rooms[page_uuid]
+    await a.close()
+    await b.close()
+    for _ in range(200):
+        if page_uuid not in app.hub.rooms:
+            break
+        await asyncio.sleep(0.02)
+    assert page_uuid not in app.hub.rooms
+    assert room.task is not None and room.task.result().value == "idle"
+    assert room.reserved == 0
+    assert metrics.ws_clients._value.get() == clients_before
+    assert metrics.ws_rooms._value.get() == rooms_before
