@@ -114,7 +114,8 @@ def apply_patch(document: Document, patch: Patch, limits: DocumentLimits | None 
             if budget is not None:
                 budget.charge(scratch, op, index)
             scratch = owned.prepare(scratch, op)
-            scratch = jsonpatch.JsonPatch([op]).apply(scratch, in_place=True)
+            if not owned.applied_simply(op):
+                scratch = jsonpatch.JsonPatch([op]).apply(scratch, in_place=True)
         except _PATCH_ERRORS as e:
             kind = op.get("op") if isinstance(op, dict) else None
             path = op.get("path") if isinstance(op, dict) else None
@@ -130,11 +131,14 @@ class _Owned:
     They are also kept alive here, so no `id` in the set can be reused by an
     object this patch does not own."""
 
-    __slots__ = ("_ids", "_keep")
+    __slots__ = ("_ids", "_keep", "_parent", "_last")
 
     def __init__(self) -> None:
         self._ids: set[int] = set()
         self._keep: list[Any] = []
+        # The owned parent of the last `path` routed, and its final token.
+        self._parent: Any = None
+        self._last = ""
 
     def _own(self, value: Any) -> Any:
         if id(value) in self._ids:
@@ -146,14 +150,54 @@ class _Owned:
 
     def prepare(self, root: Any, op: Any) -> Any:
         """`root`, with the containers `op` will modify replaced by owned copies."""
+        self._parent = None
         if not isinstance(op, dict):
             return root
         kind = op.get("op")
         if kind in ("add", "remove", "replace", "copy", "move"):
             root = self._route(root, op.get("path"))
         if kind == "move":
+            self._parent = None
             root = self._route(root, op.get("from"))
         return root
+
+    def applied_simply(self, op: dict[str, Any]) -> bool:
+        """Apply the common case of `add`, `replace` and `remove` here (the
+        parent found by `prepare`, the key or index plainly valid) — without
+        building a JsonPatch per operation. False: anything else, which
+        jsonpatch then applies or reports, with its own messages."""
+        parent, last, kind = self._parent, self._last, op.get("op")
+        if parent is None or (kind != "remove" and "value" not in op):
+            return False
+        if type(parent) is dict:
+            if kind == "add":
+                parent[last] = op["value"]
+            elif last not in parent:
+                return False
+            elif kind == "replace":
+                parent[last] = op["value"]
+            elif kind == "remove":
+                del parent[last]
+            else:
+                return False
+            return True
+        if type(parent) is list:
+            if kind == "add" and last == "-":
+                parent.append(op["value"])
+                return True
+            if not (last.isascii() and last.isdigit()) or (last[0] == "0" and last != "0"):
+                return False
+            i = int(last)
+            if kind == "add" and i <= len(parent):
+                parent.insert(i, op["value"])
+            elif kind == "replace" and i < len(parent):
+                parent[i] = op["value"]
+            elif kind == "remove" and i < len(parent):
+                del parent[i]
+            else:
+                return False
+            return True
+        return False
 
     def _route(self, root: Any, pointer: Any) -> Any:
         """Own the containers from the root to the parent of `pointer`. Stops
@@ -164,7 +208,8 @@ class _Owned:
             return root
         root = self._own(root)
         node = root
-        for raw in pointer[1:].split("/")[:-1]:
+        tokens = pointer[1:].split("/")
+        for raw in tokens[:-1]:
             token = raw.replace("~1", "/").replace("~0", "~")
             key: Any
             if isinstance(node, dict):
@@ -180,6 +225,9 @@ class _Owned:
                 break
             child = node[key] = self._own(child)
             node = child
+        else:
+            self._parent = node
+            self._last = tokens[-1].replace("~1", "/").replace("~0", "~")
         return root
 
 
