@@ -131,7 +131,7 @@ class _Owned:
     They are also kept alive here, so no `id` in the set can be reused by an
     object this patch does not own."""
 
-    __slots__ = ("_ids", "_keep", "_parent", "_last")
+    __slots__ = ("_ids", "_keep", "_last", "_parent")
 
     def __init__(self) -> None:
         self._ids: set[int] = set()
