@@ -19,6 +19,7 @@ import random
 import statistics
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class Stats:
     acks: int = 0
     conflicts: int = 0
     errors: int = 0
+    why: Counter[str] = field(default_factory=Counter)  # errors by code
     ack_latency: list[float] = field(default_factory=list)
     fanout_latency: list[float] = field(default_factory=list)
 
@@ -85,6 +87,7 @@ async def client(url: str, key: str, root: str, rate: float, start: Start, stats
                         version = max(version, p.get("currentVersion", version))
                     else:
                         stats.errors += 1
+                        stats.why[p["code"]] += 1
                     answered.set()
 
         synced = asyncio.Event()
@@ -120,9 +123,11 @@ async def client(url: str, key: str, root: str, rate: float, start: Start, stats
                     await asyncio.wait_for(answered.wait(), 10)
                 except TimeoutError:
                     stats.errors += 1
+                    stats.why["no answer in 10 s"] += 1
                 await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - sent)))
-        except ConnectionClosed:
+        except ConnectionClosed as e:
             stats.errors += 1
+            stats.why[f"closed {e.rcvd.code if e.rcvd else '?'}"] += 1
         finally:
             task.cancel()
 
@@ -171,5 +176,5 @@ def summary(name: str, s: Stats, seconds: float, offered: float) -> str:
         f" ({100 * s.acks / max(offered, 1):5.1f} %)  {s.acks / seconds:>5.0f} acks/s\n"
         f"  {'':<22} ack p50 {p50:>7.1f} ms   p99 {p99:>7.1f} ms   fan-out p99 {fan:>7.1f} ms"
         f"   conflicts {s.conflicts} ({100 * s.conflicts / max(s.sent, 1):.2f} %)"
-        f"   errors {s.errors}"
+        f"   errors {s.errors}" + (f" {dict(s.why)}" if s.why else "")
     )
