@@ -14,10 +14,12 @@ go through `oplog.append_ops` together (as a room batches them) or one by one
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import jsonpatch
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -229,3 +231,52 @@ def test_clients_applying_the_broadcast_stream_converge_and_only_overlaps_confli
             return await oplog.replay(res, conn, page_id, initial, 1, head)
 
     assert lt.run(replayed()) == stored
+
+
+def test_the_batched_writer_writes_many_pages_in_one_go_and_isolates_errors(env):
+    """Rooms' group commit: writes queued together go in one statement; a page
+    whose head moved gets None, a reused opId fails only its own write."""
+    lt, res, actor, ws_id = env
+
+    async def scenario():
+        made = [
+            await pages.create_page(res, actor, ws_id, title=f"w{i}", document=None)
+            for i in range(5)
+        ]
+        ids = [p.summary.id for p in made]
+        # Page 4 already has an op "taken" at version 2.
+        await pages.patch_page(
+            res, actor, ids[4], base_version=1, patch=[{"op": "test", "path": "/rootId",
+            "value": made[4].document["rootId"]}], op_id="taken",
+        )  # fmt: skip
+        writer = oplog.BatchedWriter(res)
+
+        noop = '[{"op":"test","path":"/rootId","value":"x"}]'
+
+        def write(i: int, base: int, op_id: str) -> oplog.HeadWrite:
+            return oplog.HeadWrite(
+                ids[i], base, base + 1, actor.user_id, [base + 1], [noop], [op_id], [actor.user_id]
+            )
+
+        # All good: one statement for three pages.
+        together = await asyncio.gather(*(writer.write(write(i, 1, f"t{i}")) for i in (0, 1, 3)))
+        assert all(isinstance(o, oplog.HeadMoved) for o in together)
+
+        outcomes = await asyncio.gather(
+            writer.write(write(0, 2, "a")),
+            writer.write(write(1, 2, "b")),
+            writer.write(write(2, 7, "c")),  # not at version 7: skipped
+            writer.write(write(3, 2, "d")),
+            writer.write(write(4, 2, "taken")),  # opId reused on that page
+            return_exceptions=True,
+        )
+        await writer.close()
+        async with res.pool.acquire() as conn:
+            heads = [(await res.queries.pages.get_page_head(conn, page_id=i)).version for i in ids]
+        return outcomes, heads
+
+    outcomes, heads = lt.run(scenario())
+    assert [isinstance(o, oplog.HeadMoved) for o in outcomes[:2]] == [True, True]
+    assert outcomes[2] is None and isinstance(outcomes[3], oplog.HeadMoved)
+    assert isinstance(outcomes[4], asyncpg.UniqueViolationError)
+    assert heads == [3, 3, 1, 3, 2]

@@ -23,7 +23,7 @@ from lowcode.collab.connection import Connection, TokenBucket
 from lowcode.collab.inbox import HeadMoved, Join, Leave, Shutdown
 from lowcode.collab.protocol import Protocol, load_protocol
 from lowcode.collab.room import CLOSE_QUEUED, Ended, Room, RoomState
-from lowcode.pages.oplog import NOTIFY_CHANNEL
+from lowcode.pages.oplog import NOTIFY_CHANNEL, BatchedWriter
 from lowcode.platform.metrics import Metrics
 from lowcode.resources import Resources
 
@@ -52,6 +52,7 @@ class Hub:
             res.settings.asyncapi_file, res.settings.json_max_depth
         )
         self.rooms: dict[uuid.UUID, Room] = {}
+        self.writer = BatchedWriter(res)
         # Guards `rooms` against a join racing a room that is closing.
         self.lock = asyncio.Lock()
         self.closing = False
@@ -79,6 +80,7 @@ class Hub:
         tasks = [r.task for r in rooms if r.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s)
+        await self.writer.close()
         if self._listen_task:
             self._listen_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -99,7 +101,7 @@ class Hub:
             if room is None:
                 if len(self.rooms) >= self.res.settings.ws_max_rooms:
                     raise TooManyRooms
-                room = Room(self.res, page_id)
+                room = Room(self.res, page_id, self.writer)
                 self.rooms[page_id] = room
                 self.metrics.ws_rooms.inc()
                 self._run(room)

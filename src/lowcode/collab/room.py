@@ -85,8 +85,11 @@ class Room:
     room's task returns an `Ended`, forgets it (or resumes it when a join
     slipped in as it went idle)."""
 
-    def __init__(self, res: Resources, page_id: uuid.UUID) -> None:
+    def __init__(
+        self, res: Resources, page_id: uuid.UUID, writer: oplog.BatchedWriter | None = None
+    ) -> None:
         self.res, self.page_id = res, page_id
+        self.writer = writer  # shared by the process's rooms: one statement for many
         self.metrics = res.metrics
         # Unbounded as a queue, bounded by what feeds it: readers admit ops
         # against `inbox_bytes` and per-connection counts (`ws.Reader`); the
@@ -342,6 +345,7 @@ class Room:
                     result = await oplog.append_ops(
                         self.res, conn, page_id=self.page_id, base_version=self.version,
                         ops=inputs, current=self.document, history=self.history,
+                        writer=self.writer,
                     )  # fmt: skip
                 break
             except VersionConflict:

@@ -11,9 +11,11 @@ unless they touched the same place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -31,10 +33,10 @@ from lowcode.pages.document import (
 from lowcode.pages.errors import OpConflict, OpNotApplied, PageNotFound
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput
 from lowcode.pages.rebase import History, Locations, collision, patch_locations
+from lowcode.platform import jsoncodec
 from lowcode.platform.db import Connection
 from lowcode.platform.errors import AppError, VersionConflict
 from lowcode.resources import Resources
-from lowcode_gen.queries.pages import AppendAtHeadRow
 
 NOTIFY_CHANNEL = "lowcode_page_ops"
 
@@ -123,6 +125,7 @@ async def append_ops(
     current: Document | None = None,
     history: History | None = None,
     snapshot_reason: str | None = None,
+    writer: BatchedWriter | None = None,
 ) -> AppendResult:
     """Apply `ops` in order at the head and append the ones that apply as the
     next versions — the one write path of every page change, WebSocket or HTTP.
@@ -146,7 +149,9 @@ async def append_ops(
     writer. When another writer was first, VERSION_CONFLICT is raised with the
     head and nothing is written: the caller catches up (a room) or tries again
     (HTTP). Nothing is written when no op applies. `snapshot_reason` forces a
-    snapshot at the new head. Runs in the caller's transaction, if any."""
+    snapshot at the new head. Runs in the caller's transaction, if any — or,
+    with a `writer` (rooms), the write goes out with other pages' in one
+    statement on the writer's connection."""
     q = res.queries.pages
     if current is None or base_version is None:
         head = await q.get_page_head(conn, page_id=page_id)
@@ -189,18 +194,17 @@ async def append_ops(
     if not accepted:
         return AppendResult([], document, base_version, False, outcomes=outcomes)
 
-    moved = await q.append_at_head(
-        conn,
-        page_id=page_id,
-        base_version=base_version,
-        new_version=version,
-        updated_by=actors[-1],
-        versions=[a.version for a in accepted],
-        patches=[json.dumps(a.patch) for a in accepted],
-        op_ids=[a.op_id for a in accepted],
-        actors=actors,
-        payload=json.dumps({"page_id": str(page_id), "version": version}),
+    write = HeadWrite(
+        page_id,
+        base_version,
+        version,
+        actors[-1],
+        [a.version for a in accepted],
+        [jsoncodec.dumps(a.patch) for a in accepted],
+        [a.op_id for a in accepted],
+        actors,
     )
+    moved = await (writer.write(write) if writer is not None else write.run(res, conn))
     if moved is None:
         raise VersionConflict(await _head_version(res, conn, page_id))
     snapshot = snapshot_reason is not None or _snapshot_due(res, moved, version)
@@ -213,6 +217,128 @@ async def append_ops(
         for applied, locations in zip(accepted, written, strict=True):
             history.push_locations(applied.version, locations)
     return AppendResult(accepted, document, version, snapshot, outcomes=outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadWrite:
+    """One page's append: move the head from `base` to `new`, adding these ops."""
+
+    page_id: uuid.UUID
+    base: int
+    new: int
+    updated_by: uuid.UUID
+    versions: list[int]
+    patches: list[str]  # JSON texts
+    op_ids: list[str]
+    actors: list[uuid.UUID]
+
+    async def run(self, res: Resources, conn: Connection) -> HeadMoved | None:
+        """This write alone, in one statement; None if the head had moved."""
+        row = await res.queries.pages.append_at_head(
+            conn,
+            page_id=self.page_id,
+            base_version=self.base,
+            new_version=self.new,
+            updated_by=self.updated_by,
+            versions=self.versions,
+            patches=self.patches,
+            op_ids=self.op_ids,
+            actors=self.actors,
+            payload=json.dumps({"page_id": str(self.page_id), "version": self.new}),
+        )
+        return None if row is None else HeadMoved(row.snapshot_version, row.snapshot_at)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadMoved:
+    """A write went through; the page's snapshot as it was (for `_snapshot_due`)."""
+
+    snapshot_version: int
+    snapshot_at: datetime
+
+
+Waiter = asyncio.Future["HeadMoved | None"]
+
+
+class BatchedWriter:
+    """Group commit for the rooms of this process: the writes queued while one
+    statement is out go together in the next (`append_at_heads`), so a
+    thousand ops a second over many rooms cost tens of statements, not
+    hundreds — a statement's round trip, commit and client-side overhead are
+    most of what a room's op costs. A page whose head moved gets None, as from
+    `HeadWrite.run`. If the statement fails (an opId reused in one room, an
+    outage), each write is retried alone, so an error reaches only the room
+    it belongs to."""
+
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+        self._pending: list[tuple[HeadWrite, Waiter]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def write(self, write: HeadWrite) -> HeadMoved | None:
+        future: Waiter = asyncio.get_running_loop().create_future()
+        self._pending.append((write, future))
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush_forever(), name="oplog-writer")
+        return await future
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, []
+            if len(batch) == 1:
+                await self._alone(*batch[0])
+            elif batch:
+                await self._together(batch)
+
+    async def _together(self, batch: list[tuple[HeadWrite, Waiter]]) -> None:
+        writes = [w for w, _ in batch]
+        try:
+            async with self.res.pool.acquire() as conn:
+                rows = {
+                    r.page_id: HeadMoved(r.snapshot_version, r.snapshot_at)
+                    async for r in self.res.queries.pages.append_at_heads(
+                        conn,
+                        page_ids=[w.page_id for w in writes],
+                        base_versions=[w.base for w in writes],
+                        new_versions=[w.new for w in writes],
+                        updated_bys=[w.updated_by for w in writes],
+                        op_pages=[w.page_id for w in writes for _ in w.versions],
+                        versions=[v for w in writes for v in w.versions],
+                        patches=[p for w in writes for p in w.patches],
+                        op_ids=[o for w in writes for o in w.op_ids],
+                        actors=[a for w in writes for a in w.actors],
+                    )
+                }
+        except Exception:
+            # Whose write broke it (a reused opId), or was it everyone's (an
+            # outage)? Each alone says.
+            for write, future in batch:
+                await self._alone(write, future)
+            return
+        for write, future in batch:
+            if not future.done():
+                future.set_result(rows.get(write.page_id))
+
+    async def _alone(self, write: HeadWrite, future: Waiter) -> None:
+        try:
+            async with self.res.pool.acquire() as conn:
+                moved = await write.run(self.res, conn)
+        except Exception as e:
+            if not future.done():
+                future.set_exception(e)
+            return
+        if not future.done():
+            future.set_result(moved)
 
 
 def single(result: AppendResult) -> AppliedOp:
@@ -305,7 +431,7 @@ async def diff(current: Document, target: Document) -> list[dict[str, Any]]:
     return list(made.patch)
 
 
-def _snapshot_due(res: Resources, head: AppendAtHeadRow, new_version: int) -> bool:
+def _snapshot_due(res: Resources, head: HeadMoved, new_version: int) -> bool:
     s = res.settings
     if new_version - head.snapshot_version >= s.page_snapshot_every_ops:
         return True

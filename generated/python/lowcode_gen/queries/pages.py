@@ -29,6 +29,16 @@ class AppendAtHeadRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AppendAtHeadsRow:
+    """A row of `pages.append_at_heads` (queries/pages/ops.sql)."""
+
+    page_id: uuid.UUID
+    snapshot_version: int
+    snapshot_at: datetime.datetime
+    notified: None
+
+
+@dataclass(frozen=True, slots=True)
 class FindOpsRow:
     """A row of `pages.find_ops` (queries/pages/ops.sql)."""
 
@@ -89,6 +99,7 @@ UpdateTitleRow = PageSummaryRow
 class PagesQueries(Protocol):
     async def advance_head(self, conn: asyncpg.Connection, *, new_version: int, updated_by: uuid.UUID, page_id: uuid.UUID, base_version: int) -> int: ...
     async def append_at_head(self, conn: asyncpg.Connection, *, new_version: int, updated_by: uuid.UUID, page_id: uuid.UUID, base_version: int, versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID], payload: str) -> AppendAtHeadRow | None: ...
+    def append_at_heads(self, conn: asyncpg.Connection, *, page_ids: list[uuid.UUID], base_versions: list[int], new_versions: list[int], updated_bys: list[uuid.UUID], op_pages: list[uuid.UUID], versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID]) -> AsyncIterator[AppendAtHeadsRow]: ...
     async def append_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID]) -> int: ...
     async def compact_page_ops(self, conn: asyncpg.Connection, *, keep_revisions: int, older_than: datetime.datetime, max_rows: int) -> int: ...
     async def count_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None) -> int: ...
@@ -113,6 +124,7 @@ class PagesQueries(Protocol):
 
 ROW_TYPES: dict[str, type] = {
     "pages.append_at_head": AppendAtHeadRow,
+    "pages.append_at_heads": AppendAtHeadsRow,
     "pages.find_op": PageOpEntryRow,
     "pages.find_ops": FindOpsRow,
     "pages.get_page_for_member": GetPageForMemberRow,
