@@ -341,12 +341,13 @@ class Room:
         result: AppendResult | None = None
         for _ in range(APPEND_TRIES):
             try:
-                async with self.res.pool.acquire() as conn:
-                    result = await oplog.append_ops(
-                        self.res, conn, page_id=self.page_id, base_version=self.version,
-                        ops=inputs, current=self.document, history=self.history,
-                        writer=self.writer,
-                    )  # fmt: skip
+                # No connection held meanwhile: the writer takes its own, and
+                # one is taken here only if something must be read.
+                result = await oplog.append_ops(
+                    self.res, None, page_id=self.page_id, base_version=self.version,
+                    ops=inputs, current=self.document, history=self.history,
+                    writer=self.writer,
+                )  # fmt: skip
                 break
             except VersionConflict:
                 # Someone else (HTTP, another node) wrote meanwhile: take their

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -117,7 +118,7 @@ async def read_document_at_head(res: Resources, page_id: uuid.UUID, head: PageHe
 
 async def append_ops(
     res: Resources,
-    conn: Connection,
+    conn: Connection | None,
     *,
     page_id: uuid.UUID,
     base_version: int | None,
@@ -151,17 +152,20 @@ async def append_ops(
     (HTTP). Nothing is written when no op applies. `snapshot_reason` forces a
     snapshot at the new head. Runs in the caller's transaction, if any — or,
     with a `writer` (rooms), the write goes out with other pages' in one
-    statement on the writer's connection."""
+    statement on the writer's connection; `conn` may then be None, and a
+    connection is taken only for what must be read (the caller must not hold
+    one while the writer needs its own from the same pool)."""
     q = res.queries.pages
     if current is None or base_version is None:
-        head = await q.get_page_head(conn, page_id=page_id)
-        if head is None:
-            raise PageNotFound(f"no page {page_id}")
-        if base_version is not None and head.version != base_version:
-            raise VersionConflict(head.version)
-        base_version = head.version
-        if current is None:
-            current = await document_at_head(res, conn, page_id, head)
+        async with _connection(res, conn) as c:
+            head = await q.get_page_head(c, page_id=page_id)
+            if head is None:
+                raise PageNotFound(f"no page {page_id}")
+            if base_version is not None and head.version != base_version:
+                raise VersionConflict(head.version)
+            base_version = head.version
+            if current is None:
+                current = await document_at_head(res, c, page_id, head)
     document = current
     since = _Since(res, conn, page_id, base_version, history)
     version = base_version
@@ -204,14 +208,20 @@ async def append_ops(
         [a.op_id for a in accepted],
         actors,
     )
-    moved = await (writer.write(write) if writer is not None else write.run(res, conn))
+    if writer is not None:
+        moved = await writer.write(write)
+    else:
+        async with _connection(res, conn) as c:
+            moved = await write.run(res, c)
     if moved is None:
-        raise VersionConflict(await _head_version(res, conn, page_id))
+        async with _connection(res, conn) as c:
+            raise VersionConflict(await _head_version(res, c, page_id))
     snapshot = snapshot_reason is not None or _snapshot_due(res, moved, version)
     if snapshot:
-        async with conn.transaction():  # a savepoint inside the caller's transaction
+        # In the caller's transaction (as a savepoint), or in one of its own.
+        async with _connection(res, conn) as c, c.transaction():
             await write_snapshot(
-                res, conn, page_id, document, version, snapshot_reason or "snapshot", actors[-1]
+                res, c, page_id, document, version, snapshot_reason or "snapshot", actors[-1]
             )
     if history is not None:
         for applied, locations in zip(accepted, written, strict=True):
@@ -258,6 +268,8 @@ class HeadMoved:
 
 
 Waiter = asyncio.Future["HeadMoved | None"]
+# Statements the rooms' writer may have out at once.
+WRITER_STATEMENTS = 4
 
 
 class BatchedWriter:
@@ -275,6 +287,7 @@ class BatchedWriter:
         self._pending: list[tuple[HeadWrite, Waiter]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
 
     async def write(self, write: HeadWrite) -> HeadMoved | None:
         future: Waiter = asyncio.get_running_loop().create_future()
@@ -289,16 +302,26 @@ class BatchedWriter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._flushes:
+            await asyncio.wait(self._flushes)
 
     async def _flush_forever(self) -> None:
+        # A few statements may be out at once (each page is in at most one:
+        # its room waits for its write); writes queue while they all are.
+        slots = asyncio.Semaphore(WRITER_STATEMENTS)
         while True:
             await self._wake.wait()
+            await slots.acquire()
             self._wake.clear()
             batch, self._pending = self._pending, []
-            if len(batch) == 1:
-                await self._alone(*batch[0])
-            elif batch:
-                await self._together(batch)
+            if not batch:
+                slots.release()
+                continue
+            flush = self._alone(*batch[0]) if len(batch) == 1 else self._together(batch)
+            task = asyncio.create_task(flush)
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+            task.add_done_callback(lambda _t: slots.release())
 
     async def _together(self, batch: list[tuple[HeadWrite, Waiter]]) -> None:
         writes = [w for w, _ in batch]
@@ -349,6 +372,16 @@ def single(result: AppendResult) -> AppliedOp:
     return outcome
 
 
+@contextlib.asynccontextmanager
+async def _connection(res: Resources, conn: Connection | None) -> AsyncIterator[Connection]:
+    """`conn`, or a connection of the pool for the block."""
+    if conn is not None:
+        yield conn
+    else:
+        async with res.pool.acquire() as acquired:
+            yield acquired
+
+
 class _Since:
     """The ops a rebase is checked against: the page's versions after an op's
     base up to the locked head (from the caller's history, else the op log,
@@ -357,7 +390,7 @@ class _Since:
     def __init__(
         self,
         res: Resources,
-        conn: Connection,
+        conn: Connection | None,
         page_id: uuid.UUID,
         head: int,
         history: History | None,
@@ -400,11 +433,12 @@ class _Since:
         if self.head - base > self.limit:
             return None
         if base < self.logged_from:
-            rows = [
-                r async for r in self.res.queries.pages.ops_between(
-                    self.conn, page_id=self.page_id, after_version=base, up_to=self.logged_from
-                )
-            ]  # fmt: skip
+            async with _connection(self.res, self.conn) as c:
+                rows = [
+                    r async for r in self.res.queries.pages.ops_between(
+                        c, page_id=self.page_id, after_version=base, up_to=self.logged_from
+                    )
+                ]  # fmt: skip
             if [r.version for r in rows] != list(range(base + 1, self.logged_from + 1)):
                 return None  # compacted away: too far behind to tell
             self.logged = [(r.version, patch_locations(r.patch)) for r in rows] + self.logged
