@@ -237,6 +237,7 @@ def collab_case(
                 for p, r in zip(pages, roots, strict=True)
             ]
             ours_run = _collab_run(collab, urls, per_room, rate, seconds, ours.proc.pid, "ours")
+            ours_run["queries"] = _query_times(ours.base)
         finally:
             ours.stop()
         bport = free_port()
@@ -264,6 +265,8 @@ def collab_case(
             f"   load generator CPU {run['driver_cpu']:.0f} %"
         )
     print(f"  acks/s ratio {ours_stats.acks / max(base_stats.acks, 1):.2f}")
+    for name, (count, mean_ms) in ours_run["queries"].items():
+        print(f"  {name:<28} {count:>7} statements   mean {mean_ms:6.1f} ms")
 
     def numbers(run: dict[str, Any]) -> dict[str, object]:
         st = run["stats"]
@@ -293,6 +296,22 @@ def collab_case(
         "ours": numbers(ours_run),
         "baseline": numbers(base_run),
     }
+
+
+def _query_times(base: str) -> dict[str, tuple[int, float]]:
+    """(count, mean ms) of the op log's write statements, from /metrics."""
+    import re
+
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    out = {}
+    for name in ("pages.append_at_heads", "pages.append_at_head"):
+        q = re.escape(name)
+        total = re.search(rf'lowcode_db_query_duration_seconds_sum{{query="{q}"}} (\S+)', text)
+        count = re.search(rf'lowcode_db_query_duration_seconds_count{{query="{q}"}} (\S+)', text)
+        if total and count and float(count.group(1)):
+            n = float(count.group(1))
+            out[name] = (int(n), 1000 * float(total.group(1)) / n)
+    return out
 
 
 def _collab_run(
