@@ -395,6 +395,8 @@ class Room:
                 self._op_frame(outcome.patch, outcome.version, op.op_id, op.conn.member.id),
                 exclude=op.conn,
             )
+        if result.snapshot_due:
+            await self._snapshot("snapshot")  # after the acks: they need not wait for it
 
     async def _resent(self, ops: list[Op]) -> None:
         """Some ops were applied before (a client resending after a reconnect):

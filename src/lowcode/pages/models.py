@@ -81,6 +81,7 @@ class AppendResult:
     snapshot: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     outcomes: list[AppliedOp | AppError] = field(default_factory=list)
+    snapshot_due: bool = False  # not written here: the caller writes it (a room, after acking)
 
 
 @dataclass(frozen=True, slots=True)

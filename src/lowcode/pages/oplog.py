@@ -152,7 +152,8 @@ async def append_ops(
     (HTTP). Nothing is written when no op applies. `snapshot_reason` forces a
     snapshot at the new head. Runs in the caller's transaction, if any — or,
     with a `writer` (rooms), the write goes out with other pages' in one
-    statement on the writer's connection; `conn` may then be None, and a
+    statement on the writer's connection, and a snapshot that falls due is
+    left to the caller (`snapshot_due`); `conn` may then be None, and a
     connection is taken only for what must be read (the caller must not hold
     one while the writer needs its own from the same pool)."""
     q = res.queries.pages
@@ -217,6 +218,11 @@ async def append_ops(
         async with _connection(res, conn) as c:
             raise VersionConflict(await _head_version(res, c, page_id))
     snapshot = snapshot_reason is not None or _snapshot_due(res, moved, version)
+    if snapshot and writer is not None and snapshot_reason is None:
+        # A room writes it once its ops are acknowledged: acks need not wait.
+        return AppendResult(
+            accepted, document, version, False, outcomes=outcomes, snapshot_due=True
+        )
     if snapshot:
         # In the caller's transaction (as a savepoint), or in one of its own.
         async with _connection(res, conn) as c, c.transaction():
