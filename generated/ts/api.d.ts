@@ -392,9 +392,17 @@ export interface paths {
         put?: never;
         /**
          * Apply a JSON Patch at a version (editors)
-         * @description The same operation as a WebSocket `op-patch`: applied only if the page
-         *     is at `baseVersion`, then it is version `baseVersion + 1`. Idempotent
-         *     by `opId`: a retry returns the original result with `duplicate: true`.
+         * @description The same operation as a WebSocket `op-patch`, with the same rule
+         *     (rebase, not reject): when the page moved on since `baseVersion`, the
+         *     patch is applied at the head unless an op since `baseVersion` touched
+         *     an overlapping location (one JSON Pointer a prefix of the other; an
+         *     array index widens to the whole array; appends at `…/-` coexist;
+         *     `move`/`copy` count `from` too). The answer is the version it was
+         *     applied at. An overlap is a 409 `VERSION_CONFLICT` carrying
+         *     `currentVersion`, `conflictVersion` (the first overlapping op since
+         *     the base; absent when the base is too far behind to tell) and
+         *     `conflictPath`. Idempotent by `opId`: a retry returns the original
+         *     result with `duplicate: true`.
          */
         post: operations["patchPage"];
         delete?: never;

@@ -114,7 +114,22 @@ export interface components {
                 code: "VERSION_CONFLICT" | "PATCH_FAILED" | "INVALID_DOCUMENT" | "PAGE_NOT_FOUND" | "FORBIDDEN" | "RATE_LIMITED" | "INVALID_MESSAGE" | "TOO_LARGE" | "INTERNAL_ERROR" | "OP_ID_REUSED";
                 message: string;
                 opId?: string;
+                /**
+                 * @description VERSION_CONFLICT: the page's version now; every op up to it
+                 *     was sent to this client before this error.
+                 */
                 currentVersion?: number;
+                /**
+                 * @description VERSION_CONFLICT: the first op since the refused op's
+                 *     `baseVersion` that touched an overlapping location. Absent:
+                 *     the base is too far behind to rebase; `sync-request` first.
+                 */
+                conflictVersion?: number;
+                /**
+                 * @description VERSION_CONFLICT: the location (a JSON Pointer, cut at the
+                 *     first array index) of the refused op that overlapped.
+                 */
+                conflictPath?: string;
                 opIndex?: number;
             };
         };

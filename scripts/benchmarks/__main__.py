@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -245,11 +246,11 @@ def rest_concurrency(work: Path, seconds: int, connections: int) -> dict[str, ob
 def collab_case(
     work: Path, seconds: int, clients: int, rooms: int, rate: float
 ) -> dict[str, object]:
-    import uvloop
-
     from scripts.benchmarks import collab
 
     per_room = clients // rooms
+    n = per_room * rooms
+    offered = n * rate * seconds
     with scratch_services(work) as (dsn, redis_url):
         env = {
             "DATABASE_URL": dsn,
@@ -284,8 +285,8 @@ def collab_case(
                 (f"ws://127.0.0.1:{port}/ws/pages/{p}?access_token={token}", r)
                 for p, r in zip(pages, roots, strict=True)
             ]
-            ours_stats = uvloop.run(collab.drive(urls, per_room, rate, seconds))
-            rss = collab.rss_mb(ours.proc.pid)
+            ours_run = _collab_run(collab, urls, per_room, rate, seconds, ours.proc.pid, "ours")
+            ours_run["queries"] = _query_times(ours.base)
         finally:
             ours.stop()
         bport = free_port()
@@ -300,35 +301,112 @@ def collab_case(
             burls = [
                 (f"ws://127.0.0.1:{bport}/ws/{p}", r) for p, r in zip(pages, roots, strict=True)
             ]
-            base_stats = uvloop.run(collab.drive(burls, per_room, rate, seconds))
+            base_run = _collab_run(collab, burls, per_room, rate, seconds, base.proc.pid, "base")
         finally:
             base.stop()
-    n = per_room * rooms
+    ours_stats, base_stats = ours_run["stats"], base_run["stats"]
     print(f"collab: {n} clients in {rooms} rooms, {rate:g} ops/s each, {seconds}s, 1 worker")
-    print(collab.summary("lowcode (durable)", ours_stats, seconds))
-    print(collab.summary("in-memory baseline", base_stats, seconds))
-    print(
-        f"  server RSS {rss:.0f} MiB; acks/s ratio {ours_stats.acks / max(base_stats.acks, 1):.2f}"
-    )
+    for name, run in (("lowcode (durable)", ours_run), ("in-memory baseline", base_run)):
+        print(collab.summary(name, run["stats"], seconds, offered))
+        print(
+            f"  {'':<22} server CPU {run['cpu']:5.0f} %"
+            f" ({run['cpu_ms_per_op']:.2f} ms per acked op)   RSS {run['rss']:.0f} MiB"
+            f"   load generator CPU {run['driver_cpu']:.0f} %"
+        )
+    print(f"  acks/s ratio {ours_stats.acks / max(base_stats.acks, 1):.2f}")
+    for name, (count, mean_ms) in ours_run["queries"].items():
+        print(f"  {name:<28} {count:>7} statements   mean {mean_ms:6.1f} ms")
+
+    def numbers(run: dict[str, Any]) -> dict[str, object]:
+        st = run["stats"]
+        return {
+            "offered": offered,
+            "sent": st.sent,
+            "acked": st.acks,
+            "acked_pct": 100 * st.acks / max(offered, 1),
+            "acks_per_s": st.acks / seconds,
+            "conflicts": st.conflicts,
+            "conflicts_pct": 100 * st.conflicts / max(st.sent, 1),
+            "errors": st.errors,
+            "ack_p50_ms": 1000 * collab.pct(st.ack_latency, 0.5),
+            "ack_p99_ms": 1000 * collab.pct(st.ack_latency, 0.99),
+            "fanout_p99_ms": 1000 * collab.pct(st.fanout_latency, 0.99),
+            "server_cpu_pct": run["cpu"],
+            "server_cpu_ms_per_op": run["cpu_ms_per_op"],
+            "server_rss_mb": run["rss"],
+            "driver_cpu_pct": run["driver_cpu"],
+        }
+
     return {
-        "clients": per_room * rooms,
+        "clients": n,
         "rooms": rooms,
         "rate": rate,
-        "rss_mb": rss,
-        "ours": {
-            "acks_per_s": ours_stats.acks / seconds,
-            "conflicts": ours_stats.conflicts,
-            "errors": ours_stats.errors,
-            "ack_p50_ms": 1000 * collab.pct(ours_stats.ack_latency, 0.5),
-            "ack_p99_ms": 1000 * collab.pct(ours_stats.ack_latency, 0.99),
-            "fanout_p99_ms": 1000 * collab.pct(ours_stats.fanout_latency, 0.99),
-        },
-        "baseline": {
-            "acks_per_s": base_stats.acks / seconds,
-            "ack_p99_ms": 1000 * collab.pct(base_stats.ack_latency, 0.99),
-            "fanout_p99_ms": 1000 * collab.pct(base_stats.fanout_latency, 0.99),
-        },
+        "rss_mb": ours_run["rss"],
+        "ours": numbers(ours_run),
+        "baseline": numbers(base_run),
     }
+
+
+def _query_times(base: str) -> dict[str, tuple[int, float]]:
+    """(count, mean ms) of the op log's write statements, from /metrics."""
+    import re
+
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    out = {}
+    for name in ("pages.append_at_heads", "pages.append_at_head"):
+        q = re.escape(name)
+        total = re.search(rf'lowcode_db_query_duration_seconds_sum{{query="{q}"}} (\S+)', text)
+        count = re.search(rf'lowcode_db_query_duration_seconds_count{{query="{q}"}} (\S+)', text)
+        if total and count and float(count.group(1)):
+            n = float(count.group(1))
+            out[name] = (int(n), 1000 * float(total.group(1)) / n)
+    return out
+
+
+def _collab_run(
+    collab: Any,
+    urls: list[tuple[str, str]],
+    per_room: int,
+    rate: float,
+    seconds: int,
+    pid: int,
+    label: str,
+) -> dict[str, Any]:
+    """Drive `urls` for `seconds`, measuring the server `pid` and this process.
+    With BENCH_PROFILE=<dir> and py-spy on PATH, the server is sampled meanwhile
+    (collapsed stacks in <dir>/collab-<label>.txt)."""
+    import resource
+    import shutil
+    import subprocess
+
+    import uvloop
+
+    mark: dict[str, Any] = {}
+
+    def started() -> None:  # every client connected: measure from here
+        mark.update(cpu=collab.cpu_seconds(pid), wall=time.perf_counter())
+        mark["me"] = resource.getrusage(resource.RUSAGE_SELF)
+        out_dir = os.environ.get("BENCH_PROFILE")
+        if out_dir and shutil.which("py-spy"):
+            mark["profiler"] = subprocess.Popen(
+                ["py-spy", "record", "-p", str(pid), "-d", str(seconds), "-r", "50", "-f", "raw",
+                 "-o", str(Path(out_dir) / f"collab-{label}.txt")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+
+    stats = uvloop.run(collab.drive(urls, per_room, rate, seconds, started))
+    wall = time.perf_counter() - mark["wall"]
+    used = collab.cpu_seconds(pid) - mark["cpu"]
+    me0 = mark["me"]
+    cpu = 100 * used / wall
+    me1 = resource.getrusage(resource.RUSAGE_SELF)
+    driver = 100 * ((me1.ru_utime + me1.ru_stime) - (me0.ru_utime + me0.ru_stime)) / wall
+    rss = collab.rss_mb(pid)
+    if "profiler" in mark:
+        mark["profiler"].wait(timeout=seconds + 30)
+    # CPU per op is what the machine's load changes least: the server's cost.
+    per_op = 1000 * used / max(stats.acks, 1)
+    return {"stats": stats, "cpu": cpu, "cpu_ms_per_op": per_op, "rss": rss, "driver_cpu": driver}
 
 
 def jobs_case(work: Path, count: int) -> dict[str, object]:

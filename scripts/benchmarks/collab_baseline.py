@@ -1,5 +1,8 @@
-"""Baseline for the collaboration case: one in-memory room per path, ack and fan
-out immediately — no auth, no validation, no database, no durability."""
+"""Baseline for the collaboration case: one in-memory room per path that acks
+and fans out at once — no auth, no database, no durability, no ordering beyond
+a counter — but it parses and validates every client frame with the
+service's own validator (compiled once from the AsyncAPI document), as the
+service does, so the difference is what durability and ordering cost."""
 
 from __future__ import annotations
 
@@ -10,6 +13,10 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from lowcode.collab.protocol import ProtocolError, encode, error_frame, load_protocol
+from lowcode.settings import PROJECT_ROOT
+
+PROTOCOL = load_protocol(PROJECT_ROOT / "api/asyncapi/collab.yaml")
 rooms: dict[str, set[WebSocket]] = defaultdict(set)
 versions: dict[str, int] = defaultdict(lambda: 1)
 
@@ -21,23 +28,18 @@ async def room(ws: WebSocket) -> None:
     await ws.send_text(json.dumps({"type": "sync", "payload": {"version": versions[page]}}))
     try:
         while True:
-            frame = json.loads(await ws.receive_text())
+            try:
+                frame = PROTOCOL.parse_client(await ws.receive_text())
+            except ProtocolError as e:
+                await ws.send_text(error_frame(e.code, e.message))
+                continue
             p = frame["payload"]
             versions[page] += 1
             v = versions[page]
-            await ws.send_text(
-                json.dumps({"type": "ack", "payload": {"opId": p["opId"], "version": v}})
-            )
-            out = json.dumps(
-                {
-                    "type": "op-patch",
-                    "payload": {
-                        "patches": p["patches"],
-                        "version": v,
-                        "opId": p["opId"],
-                        "actor": None,
-                    },
-                }
+            await ws.send_text(encode("ack", {"opId": p["opId"], "version": v}))
+            out = encode(
+                "op-patch",
+                {"patches": p["patches"], "version": v, "opId": p["opId"], "actor": None},
             )
             for other in list(rooms[page]):
                 if other is not ws:

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     page_cache_ttl_s: int = Field(default=600, alias="PAGE_CACHE_TTL_S")
     # ...and held in each API process up to this many bytes (0: not held).
     page_local_cache_bytes: int = Field(default=32 * 2**20, ge=0, alias="PAGE_LOCAL_CACHE_BYTES")
+    # Rebase: an op at most this many versions behind the head is checked
+    # against the ops since its base (rooms keep as many in memory); older
+    # bases get VERSION_CONFLICT and resync.
+    page_rebase_max_ops: int = Field(default=1000, ge=1, le=100_000, alias="PAGE_REBASE_MAX_OPS")
 
     # Collaboration (WebSockets).
     ws_max_message_bytes: int = Field(default=1024 * 1024, alias="WS_MAX_MESSAGE_BYTES")

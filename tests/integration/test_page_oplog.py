@@ -60,7 +60,13 @@ steps = st.lists(
             st.just("set"),
             st.integers(0, 50),
             st.sampled_from("abcde"),
-            st.one_of(st.integers(), st.text(max_size=5), st.none(), st.booleans()),
+            # No U+0000: jsonb cannot hold it, and every input boundary refuses it.
+            st.one_of(
+                st.integers(),
+                st.text(st.characters(blacklist_characters="\x00"), max_size=5),
+                st.none(),
+                st.booleans(),
+            ),
         ),
         st.tuples(st.just("child"), st.integers(0, 50), st.text("xyz", min_size=1, max_size=3)),
         st.tuples(st.just("unset"), st.integers(0, 50)),

@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from limits import parse
 from starlette.websockets import WebSocket, WebSocketState
@@ -72,6 +73,8 @@ class Connection:
     sync_pending: bool = False
     _writer: asyncio.Task[None] | None = None
     _closer: asyncio.Task[None] | None = None
+    # The labelled counter per frame type (`labels()` costs more than `inc()`).
+    _sent: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
@@ -99,7 +102,11 @@ class Connection:
             return False
         self.queued_bytes += len(frame)
         if self.metrics is not None:
-            self.metrics.ws_messages.labels("out", frame_type(frame)).inc()
+            kind = frame_type(frame)
+            counter = self._sent.get(kind)
+            if counter is None:
+                counter = self._sent[kind] = self.metrics.ws_messages.labels("out", kind)
+            counter.inc()
         return True
 
     def close(self, code: int, reason: str = "") -> None:

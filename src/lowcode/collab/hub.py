@@ -1,5 +1,11 @@
 """The hub: this process's rooms, the op-log notifications that feed them, and
-the ordered shutdown that closes them."""
+the ordered shutdown that closes them.
+
+The hub owns each room's lifecycle (as Hocuspocus' server owns its
+documents): it creates a room on the first join, counts the sockets it
+admitted, and when the room's task ends — saying why (`room.Ended`) — forgets
+it, after re-checking that no join slipped in as it went idle (then the room
+simply resumes). A room never refers back to the hub."""
 
 from __future__ import annotations
 
@@ -14,10 +20,10 @@ import asyncpg
 
 from lowcode.collab.admission import Admission
 from lowcode.collab.connection import Connection, TokenBucket
-from lowcode.collab.inbox import AccessChanged, HeadMoved, Join, Shutdown
+from lowcode.collab.inbox import AccessChanged, HeadMoved, Join, Leave, Shutdown
 from lowcode.collab.protocol import Protocol, load_protocol
-from lowcode.collab.room import Room, RoomState
-from lowcode.pages.oplog import NOTIFY_CHANNEL
+from lowcode.collab.room import CLOSE_QUEUED, Ended, Room, RoomState
+from lowcode.pages.oplog import NOTIFY_CHANNEL, BatchedWriter
 from lowcode.platform.metrics import Metrics
 from lowcode.resources import Resources
 
@@ -46,6 +52,7 @@ class Hub:
             res.settings.asyncapi_file, res.settings.json_max_depth
         )
         self.rooms: dict[uuid.UUID, Room] = {}
+        self.writer = BatchedWriter(res)
         # Guards `rooms` against a join racing a room that is closing.
         self.lock = asyncio.Lock()
         self.closing = False
@@ -81,10 +88,11 @@ class Hub:
         async with self.lock:
             rooms = list(self.rooms.values())
         for room in rooms:
-            room.inbox.put_nowait(Shutdown(code))
+            room.post(Shutdown(code))
         tasks = [r.task for r in rooms if r.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s)
+        await self.writer.close()
         for task in (self._listen_task, self._recheck_task):
             if task:
                 task.cancel()
@@ -106,23 +114,42 @@ class Hub:
             if room is None:
                 if len(self.rooms) >= self.res.settings.ws_max_rooms:
                     raise TooManyRooms
-                room = Room(self, self.res, page_id)
+                room = Room(self.res, page_id, self.writer)
                 self.rooms[page_id] = room
                 self.metrics.ws_rooms.inc()
-                room.start()
+                self._run(room)
             if room.reserved >= self.res.settings.ws_max_clients_per_room:
                 raise RoomFull
             room.reserved += 1
-            room.inbox.put_nowait(Join(conn))
+            room.post(Join(conn))
         return room
 
-    async def forget(self, room: Room) -> None:
-        async with self.lock:
-            if self.rooms.get(room.page_id) is room:
-                del self.rooms[room.page_id]
+    def leave(self, room: Room, conn: Connection) -> None:
+        """`conn`'s socket ended: it no longer counts against the room."""
+        room.reserved -= 1
+        room.post(Leave(conn))
 
-    def metrics_room_closed(self) -> None:
+    def _run(self, room: Room) -> None:
+        room.start().add_done_callback(lambda task: self._ended(room, task))
+
+    def _ended(self, room: Room, task: asyncio.Task[Ended]) -> None:
+        """The room's task returned. Runs in the loop between other callbacks,
+        so no join (whose check-and-post has no await) can interleave."""
+        if task.cancelled():
+            ended = Ended.FAILED
+        elif task.exception() is not None:
+            log.error("room crashed", extra={"page_id": str(room.page_id)})
+            ended = Ended.FAILED
+        else:
+            ended = task.result()
+        if ended is Ended.IDLE and not room.idle and not self.closing:
+            self._run(room)  # a join came as it went idle: carry on
+            return
+        if self.rooms.get(room.page_id) is room:
+            del self.rooms[room.page_id]
         self.metrics.ws_rooms.dec()
+        code, reason = CLOSE_QUEUED.get(ended, (1012, "server restarting"))
+        room.close_queued(code, reason)
 
     def live_document(self, page_id: uuid.UUID) -> tuple[Any, int] | None:
         """The open room's document and version (only ever advanced after a commit)."""
@@ -188,7 +215,7 @@ class Hub:
         # Notifications sent while we were not listening are gone: every room
         # re-reads its head.
         for room in list(self.rooms.values()):
-            room.inbox.put_nowait(HeadMoved(None))
+            room.post(HeadMoved(None))
         try:
             while not lost.is_set():
                 # asyncpg reports a dead socket only when used; probe it.
@@ -209,4 +236,4 @@ class Hub:
             return
         room = self.rooms.get(page_id)
         if room is not None:
-            room.inbox.put_nowait(HeadMoved(version))
+            room.post(HeadMoved(version))

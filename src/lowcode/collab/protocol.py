@@ -8,14 +8,13 @@ server → client schemas are what the tests check every outgoing frame with.
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
 
-from lowcode.platform import jsoninput
+from lowcode.platform import jsoncodec, jsoninput
 from lowcode.platform.contracts import load_yaml
 
 # Message name → schema name, per direction (op-patch exists in both).
@@ -108,7 +107,9 @@ def load_protocol(asyncapi_file: Path, max_depth: int = 64) -> Protocol:
 
 
 def encode(frame_type: str, payload: dict[str, Any]) -> str:
-    return json.dumps({"type": frame_type, "payload": payload}, separators=(",", ":"))
+    """A server frame as compact JSON text, `{"type":…` first (see
+    `connection.frame_type`). Made once per frame, whatever it is sent to."""
+    return jsoncodec.dumps({"type": frame_type, "payload": payload})
 
 
 def error_frame(code: str, message: str, **extra: Any) -> str:

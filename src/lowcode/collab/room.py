@@ -6,7 +6,9 @@ Ops queued while the room was busy are appended to the op log together, in
 one transaction; an `ack` goes out only after that transaction committed, so
 an acknowledged op is durable. The op log, not the room, orders changes: a
 room that loses a race to another writer (an HTTP patch, a room on another
-node) reloads the ops it missed and answers VERSION_CONFLICT.
+node) reloads the ops it missed and appends again. An op whose base is behind
+is rebased onto the ops since (`pages.rebase`); only a real overlap is a
+VERSION_CONFLICT.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
@@ -38,20 +40,20 @@ from lowcode.collab.inbox import (
 from lowcode.collab.protocol import encode, error_frame
 from lowcode.pages import oplog
 from lowcode.pages.document import Document, apply_patch
-from lowcode.pages.models import OpInput
+from lowcode.pages.models import AppendResult, OpInput
+from lowcode.pages.rebase import History
 from lowcode.platform.db import transaction
 from lowcode.platform.errors import AppError, VersionConflict
 from lowcode.platform.outage import is_outage
 from lowcode.resources import Resources
-
-if TYPE_CHECKING:
-    from lowcode.collab.hub import Hub
 
 log = logging.getLogger("lowcode.collab.room")
 
 MAX_BATCH = 200
 SEEN_OPS = 4096  # opIds a room remembers, so conflicting ops cost no lookup
 _SYNC_HEAD = '{"type":"sync","payload":{'
+# Appends retried after catching up with a writer elsewhere, before giving up.
+APPEND_TRIES = 3
 # Waits before retrying a room's first load after a database error.
 LOAD_RETRY_S = (0.2, 0.5, 1.0, 2.0)
 
@@ -62,9 +64,37 @@ class RoomState(enum.Enum):
     CLOSED = "closed"
 
 
+class Ended(enum.Enum):
+    """Why a room's task returned; the hub, which owns rooms, acts on it."""
+
+    IDLE = "idle"  # no client left or coming (final snapshot written)
+    SHUTDOWN = "shutdown"  # the process is stopping; clients closed
+    GONE = "gone"  # the page does not exist (any more); clients closed 4404
+    LOAD_FAILED = "load-failed"  # the first load failed; joiners closed 1013
+    FAILED = "failed"  # a bug; clients closed 1011
+
+
+# The close code for joiners still queued in a room that ended, by reason.
+CLOSE_QUEUED = {
+    Ended.SHUTDOWN: (1012, "server restarting"),
+    Ended.GONE: (4404, "page not found"),
+    Ended.LOAD_FAILED: (1013, "the page could not be loaded; retry"),
+    Ended.FAILED: (1011, "room failed"),
+}
+
+
 class Room:
-    def __init__(self, hub: Hub, res: Resources, page_id: uuid.UUID) -> None:
-        self.hub, self.res, self.page_id = hub, res, page_id
+    """One page's room. It never refers to the hub: the hub creates it, posts
+    events to it, counts the joins it admitted (`reserved`) and, when the
+    room's task returns an `Ended`, forgets it (or resumes it when a join
+    slipped in as it went idle)."""
+
+    def __init__(
+        self, res: Resources, page_id: uuid.UUID, writer: oplog.BatchedWriter | None = None
+    ) -> None:
+        self.res, self.page_id = res, page_id
+        self.writer = writer  # shared by the process's rooms: one statement for many
+        self.metrics = res.metrics
         # Unbounded as a queue, bounded by what feeds it: readers admit ops
         # against `inbox_bytes` and per-connection counts (`ws.Reader`); the
         # rest are control events (joins, leaves, notifications, ticks).
@@ -72,12 +102,18 @@ class Room:
         self.inbox_bytes = 0
         self.state = RoomState.LOADING
         self.clients: dict[str, Connection] = {}
-        self.reserved = 0  # joins admitted by the hub, counted against the room limit
+        # Sockets the hub admitted to this room and that have not left yet
+        # (counted against the room limit). Owned by the hub.
+        self.reserved = 0
         self.document: Document = {}
         self.version = 0
+        # What the last versions touched: a stale op is rebased from memory.
+        self.history = History(0, res.settings.page_rebase_max_ops)
         self.snapshot_version = 0
         self.workspace_id: uuid.UUID | None = None  # known once loaded
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[Ended] | None = None
+        self._loaded = False
+        self._ended: Ended | None = None  # set by a handler that ends the room
         self._ticker: asyncio.Task[None] | None = None
         # One encoded sync frame per (version, members, read-only), shared by
         # every client it goes to: a viewer asking for syncs of a 2 MiB page
@@ -91,37 +127,66 @@ class Room:
         self._seen_ids: OrderedDict[str, int] = OrderedDict()
         self._seen_floor = 0
 
-    def start(self) -> None:
+    def start(self) -> asyncio.Task[Ended]:
+        """Run the room (again, after an idle end that a join interrupted)."""
         self.task = asyncio.create_task(self._run(), name=f"room-{self.page_id}")
+        return self.task
+
+    def post(self, event: Event) -> None:
+        """Queue an event for the room's task."""
+        self.inbox.put_nowait(event)
+
+    @property
+    def idle(self) -> bool:
+        """No client, none admitted and coming, nothing queued."""
+        return not self.clients and self.reserved <= 0 and self.inbox.empty()
+
+    def close_queued(self, code: int, reason: str) -> None:
+        """Close the joiners still queued (the room has ended)."""
+        while not self.inbox.empty():
+            event = self.inbox.get_nowait()
+            if isinstance(event, Join):
+                event.conn.close(code, reason)
 
     # ---- the actor loop --------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _run(self) -> Ended:
         try:
-            if not await self._first_load():
-                return
+            if not self._loaded:
+                ended = await self._first_load()
+                if ended is not None:
+                    return ended
+            self.state = RoomState.OPEN
             self._ticker = asyncio.create_task(self._tick(), name=f"room-tick-{self.page_id}")
             while True:
                 batch = [await self.inbox.get()]
                 while len(batch) < MAX_BATCH and not self.inbox.empty():
                     batch.append(self.inbox.get_nowait())
                 self._dequeued(batch)
-                if await self._handle(batch):
-                    return
-                if not self.clients and await self._try_close():
-                    return
+                ended = await self._handle(batch)
+                if ended is None and self.idle:
+                    await self._snapshot("close")
+                    if self.idle:  # re-checked: a join may have come meanwhile
+                        ended = Ended.IDLE
+                if ended is not None:
+                    return ended
         except Exception:
             log.exception("room failed", extra={"page_id": str(self.page_id)})
-            await self._fail(1011, "room failed")
+            self._close_all(1011, "room failed")
+            return Ended.FAILED
         finally:
             if self._ticker:
                 self._ticker.cancel()
+                self._ticker = None
             self.state = RoomState.CLOSED
-            self.hub.metrics_room_closed()
+            # The clients gauge has one owner, the room: +1 per join, -1 per
+            # leave, and here whoever is still in when the room ends.
+            self.metrics.ws_clients.dec(len(self.clients))
+            self.clients.clear()
 
-    async def _handle(self, batch: list[Event]) -> bool:
+    async def _handle(self, batch: list[Event]) -> Ended | None:
         """Handle events in order, appending consecutive ops as one batch.
-        Returns True when the room has shut down."""
+        Returns why the room ended, if it did."""
         ops: list[Op] = []
         for event in batch:
             if isinstance(event, Op):
@@ -132,11 +197,13 @@ class Room:
                 ops = []
             if isinstance(event, Shutdown):
                 await self._shutdown(event.code)
-                return True
+                return Ended.SHUTDOWN
             await self._handle_one(event)
+            if self._ended is not None:
+                return self._ended
         if ops:
             await self._apply(ops)
-        return False
+        return self._ended
 
     def _dequeued(self, batch: list[Event]) -> None:
         """Hand back what the readers counted against this room and its clients."""
@@ -147,16 +214,12 @@ class Room:
             elif isinstance(event, Cursor):
                 event.conn.cursors_in_flight -= 1
 
-    async def _fail(self, code: int, reason: str) -> None:
-        """Close every client, and every joiner still queued, then leave the hub.
-        The hub forgets the room first, so no join can land here afterwards."""
-        await self.hub.forget(self)
+    def _close_all(self, code: int, reason: str) -> None:
+        """Close every client and every joiner still queued (the room is ending;
+        the hub closes any joiner that lands after this)."""
         for conn in list(self.clients.values()):
             conn.close(code, reason)
-        while not self.inbox.empty():
-            event = self.inbox.get_nowait()
-            if isinstance(event, Join):
-                event.conn.close(code, reason)
+        self.close_queued(code, reason)
 
     async def _handle_one(self, event: Event) -> None:
         if isinstance(event, Join):
@@ -218,20 +281,23 @@ class Room:
 
     # ---- load, join, leave -----------------------------------------------------
 
-    async def _first_load(self) -> bool:
+    async def _first_load(self) -> Ended | None:
         """Load, retrying a database blip with backoff; joiners wait meanwhile
         and are closed with 1013 (try again) if it does not come back."""
         for delay in (*LOAD_RETRY_S, None):
             try:
-                return await self._load()
+                if await self._load():
+                    return None
+                self._close_all(*CLOSE_QUEUED[Ended.GONE])
+                return Ended.GONE
             except Exception as e:
                 if delay is None or not is_outage(e):
                     log.error(
                         "room load failed",
                         extra={"page_id": str(self.page_id), "error": repr(e)},
                     )
-                    await self._fail(1013, "the page could not be loaded; retry")
-                    return False
+                    self._close_all(*CLOSE_QUEUED[Ended.LOAD_FAILED])
+                    return Ended.LOAD_FAILED
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -243,19 +309,15 @@ class Room:
             else:
                 document = await oplog.document_at_head(self.res, conn, self.page_id, head)
         if head is None or document is None:
-            # Deleted between the endpoint's check and now: never a ghost room.
-            await self.hub.forget(self)
-            while not self.inbox.empty():
-                event = self.inbox.get_nowait()
-                if isinstance(event, Join):
-                    event.conn.close(4404, "page not found")
-            return False
+            return False  # deleted (maybe between the endpoint's check and now)
         self.document, self.version = document, head.version
         self._seen_ids.clear()
         self._seen_floor = head.version
+        self.history.reset(head.version)
         self.snapshot_version = head.snapshot_version
         self.workspace_id = head.workspace_id
         self.state = RoomState.OPEN
+        self._loaded = True
         return True
 
     def _members(self) -> list[dict[str, str]]:
@@ -283,7 +345,7 @@ class Room:
     def _join(self, conn: Connection) -> None:
         self.clients[conn.id] = conn
         self._members_epoch += 1
-        self.hub.metrics.ws_clients.inc()
+        self.metrics.ws_clients.inc()
         if not conn.offer(self._sync_frame(conn)):
             self._dropped(conn)
             return
@@ -294,8 +356,7 @@ class Room:
         if self.clients.pop(conn.id, None) is None:
             return
         self._members_epoch += 1
-        self.reserved -= 1
-        self.hub.metrics.ws_clients.dec()
+        self.metrics.ws_clients.dec()
         self._broadcast(encode("user-leave", {"user": conn.presence()}))
 
     def _broadcast(self, frame: str, exclude: Connection | None = None) -> None:
@@ -305,18 +366,18 @@ class Room:
 
     def _dropped(self, conn: Connection) -> None:
         if conn.close_code == 1013:
-            self.hub.metrics.ws_dropped.inc()
+            self.metrics.ws_dropped.inc()
             log.warning("slow client dropped", extra={"page_id": str(self.page_id)})
         self._leave(conn)
 
     # ---- ops -------------------------------------------------------------------
 
     async def _apply(self, ops: list[Op]) -> None:
-        """Validate `ops` in order on the in-memory document, append the good ones
-        in one transaction, then ack the senders and broadcast to the others."""
+        """Answer resends of ops already in the log, ask the writers' access
+        again, then append the live editors' ops in one transaction, each
+        rebased onto the ops since its base (or refused); answer every sender
+        and broadcast what was applied — in order, once it is durable."""
         ops = await self._answer_applied(ops)
-        accepted: list[Op] = []
-        document, version = self.document, self.version
         # Writers' access is asked again before their ops count: a member
         # removed, demoted or logged out a moment ago is refused on the spot.
         writers = {
@@ -331,86 +392,82 @@ class Room:
                 raise
             self._not_saved(ops, e)
             return
+        live: list[Op] = []
         for op in ops:
             if op.conn.id not in self.clients:
                 continue  # left meanwhile
             if op.conn.read_only:
                 op.conn.offer(error_frame("FORBIDDEN", "viewers cannot edit", opId=op.op_id))
                 continue
-            if op.base_version != version:
-                op.conn.offer(error_frame(
-                    "VERSION_CONFLICT", f"the page is at version {version}",
-                    opId=op.op_id, currentVersion=version,
-                ))  # fmt: skip
-                continue
-            try:
-                candidate = await oplog.apply_checked(self.res, document, [op.patches])
-            except AppError as e:
-                op.conn.offer(_app_error_frame(e, op.op_id))
-                continue
-            except Exception:
-                # One bad op must never take the room (and its other clients) down.
-                log.exception("op failed", extra={"page_id": str(self.page_id)})
-                op.conn.offer(
-                    error_frame("INTERNAL_ERROR", "the op was not applied", opId=op.op_id)
-                )
-                continue
-            document, version = candidate, version + 1
-            accepted.append(op)
-        if accepted:
-            await self._append(accepted)
+            live.append(op)
+        if live:
+            await self._append(live)
 
     async def _append(self, ops: list[Op]) -> None:
-        inputs = [OpInput(op.patches, op.op_id, op.conn.member.id) for op in ops]
-        try:
-            async with transaction(self.res.pool) as conn:
+        inputs = [OpInput(op.patches, op.op_id, op.conn.member.id, op.base_version) for op in ops]
+        result: AppendResult | None = None
+        for _ in range(APPEND_TRIES):
+            try:
+                # No connection held meanwhile: the writer takes its own, and
+                # one is taken here only if something must be read.
                 result = await oplog.append_ops(
-                    self.res, conn, page_id=self.page_id, base_version=self.version,
-                    ops=inputs, current=self.document,
+                    self.res, None, page_id=self.page_id, base_version=self.version,
+                    ops=inputs, current=self.document, history=self.history,
+                    writer=self.writer,
                 )  # fmt: skip
-        except VersionConflict:
-            # Someone else (HTTP, another node) took this version: catch up and
-            # tell our writers to rebase.
-            await self._catch_up()
+                break
+            except VersionConflict:
+                # Someone else (HTTP, another node) wrote meanwhile: take their
+                # ops, then rebase ours onto them.
+                before = self.version
+                await self._catch_up()
+                if self.version == before:
+                    break  # could not catch up (an outage): answer a conflict
+            except asyncpg.UniqueViolationError as e:
+                if not oplog.is_op_id_conflict(e):
+                    raise
+                try:
+                    await self._resent(ops)
+                except Exception as e2:
+                    if not is_outage(e2):
+                        raise
+                    self._not_saved(ops, e2)
+                return
+            except AppError as e:
+                for op in ops:
+                    op.conn.offer(_app_error_frame(e, op.op_id))
+                return
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
+                self._not_saved(ops, e)
+                return
+        if result is None:
             for op in ops:
                 op.conn.offer(error_frame(
                     "VERSION_CONFLICT", f"the page is at version {self.version}",
                     opId=op.op_id, currentVersion=self.version,
                 ))  # fmt: skip
             return
-        except asyncpg.UniqueViolationError as e:
-            if not oplog.is_op_id_conflict(e):
-                raise
-            try:
-                await self._resent(ops)
-            except Exception as e2:
-                if not is_outage(e2):
-                    raise
-                self._not_saved(ops, e2)
-            return
-        except AppError as e:
-            for op in ops:
-                op.conn.offer(_app_error_frame(e, op.op_id))
-            return
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
-            self._not_saved(ops, e)
-            return
-        self.document, self.version = result.document, result.version
-        for op, applied in zip(ops, result.ops, strict=True):
-            self._saw(op.op_id, applied.version)
-        if result.snapshot:
-            self.snapshot_version = result.version
+        if result.ops:
+            self.document, self.version = result.document, result.version
+            if result.snapshot:
+                self.snapshot_version = result.version
         now = time.perf_counter()
-        for op, applied in zip(ops, result.ops, strict=True):
+        for op, outcome in zip(ops, result.outcomes, strict=True):
+            if isinstance(outcome, AppError):
+                op.conn.offer(_app_error_frame(outcome, op.op_id))
+                continue
+            self._saw(op.op_id, outcome.version)
             op.conn.may_resend = False
             op.conn.offer(
-                encode("ack", {"opId": op.op_id, "version": applied.version, "duplicate": False})
+                encode("ack", {"opId": op.op_id, "version": outcome.version, "duplicate": False})
             )
-            self.hub.metrics.ws_ack_latency.observe(now - op.received_at)
+            self.metrics.ws_ack_latency.observe(now - op.received_at)
             self._broadcast(
-                self._op_frame(applied.patch, applied.version, op.op_id, op.conn.member.id),
+                self._op_frame(outcome.patch, outcome.version, op.op_id, op.conn.member.id),
                 exclude=op.conn,
             )
+        if result.snapshot_due:
+            await self._snapshot("snapshot")  # after the acks: they need not wait for it
 
     async def _answer_applied(self, ops: list[Op]) -> list[Op]:
         """Answer the ops whose opId is already in the page's log, before any
@@ -532,21 +589,26 @@ class Room:
             self.document = apply_patch(self.document, row.patch)
             self.version = expected
             self._saw(row.op_id, row.version)
+            self.history.push(expected, row.patch)
             expected += 1
             self._broadcast(self._op_frame(row.patch, row.version, row.op_id, row.actor))
 
     async def _reload(self) -> None:
-        if await self._load():
-            for c in list(self.clients.values()):
-                if not c.offer(self._sync_frame(c)):
-                    self._dropped(c)
+        if not await self._load():
+            # The page was deleted: the room ends, its clients are told.
+            self._close_all(*CLOSE_QUEUED[Ended.GONE])
+            self._ended = Ended.GONE
+            return
+        for c in list(self.clients.values()):
+            if not c.offer(self._sync_frame(c)):
+                self._dropped(c)
 
     # ---- snapshots and closing --------------------------------------------------
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.res.settings.page_snapshot_every_s)
-            self.inbox.put_nowait(Tick())
+            self.post(Tick())
 
     async def _snapshot(self, reason: str) -> None:
         if self.version <= self.snapshot_version:
@@ -561,16 +623,6 @@ class Room:
             # Not fatal: the op log still has every op.
             log.error("snapshot failed", extra={"page_id": str(self.page_id), "error": str(e)})
 
-    async def _try_close(self) -> bool:
-        """Close once empty: final snapshot, then leave the hub — unless a join
-        slipped in meanwhile (checked under the hub's lock, which joins take)."""
-        await self._snapshot("close")
-        async with self.hub.lock:
-            if self.clients or not self.inbox.empty() or self.reserved > 0:
-                return False
-            self.hub.rooms.pop(self.page_id, None)
-            return True
-
     async def _shutdown(self, code: int) -> None:
         await self._snapshot("close")
         clients = list(self.clients.values())
@@ -580,14 +632,14 @@ class Room:
         )
         for c in clients:
             c.close(code, "server restarting")
-            self.hub.metrics.ws_clients.dec()
-        self.clients.clear()
-        await self.hub.forget(self)
+        self.close_queued(code, "server restarting")
 
 
 def _app_error_frame(error: AppError, op_id: str) -> str:
     extra = {
-        k: v for k, v in error.extra.items() if k in ("currentVersion", "opIndex") and v is not None
+        k: v
+        for k, v in error.extra.items()
+        if k in ("currentVersion", "opIndex", "conflictVersion", "conflictPath") and v is not None
     }
     code = (
         error.code

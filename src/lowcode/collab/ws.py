@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket
 from lowcode.collab.access import TOKEN_EXPIRED
 from lowcode.collab.connection import Connection, Member, TokenBucket
 from lowcode.collab.hub import Hub, RoomFull, ShuttingDown, TooManyRooms
-from lowcode.collab.inbox import Cursor, Leave, Op, SyncRequest
+from lowcode.collab.inbox import Cursor, Op, SyncRequest
 from lowcode.collab.protocol import ProtocolError, encode, error_frame
 from lowcode.collab.room import Room
 from lowcode.identity.sessions_cache import session_state
@@ -152,7 +152,7 @@ async def _serve_page(
         await Reader(hub, room, client, settings).run()
     finally:
         expiry.cancel()
-        room.inbox.put_nowait(Leave(client))
+        hub.leave(room, client)
         client.close(1000)
     return None
 
@@ -210,7 +210,7 @@ class Reader:
                 return
             client.ops_in_flight += 1
             room.inbox_bytes += size
-            room.inbox.put_nowait(
+            room.post(
                 Op(
                     client,
                     payload["patches"],
@@ -223,7 +223,7 @@ class Reader:
         elif kind == "cursor-move":
             if client.cursors_in_flight < MAX_CURSORS_IN_FLIGHT and self.cursor_bucket.allow():
                 client.cursors_in_flight += 1
-                room.inbox.put_nowait(Cursor(client, payload))
+                room.post(Cursor(client, payload))
         elif kind == "sync-request":
             if client.sync_pending:
                 return  # the sync on its way answers this one too
@@ -231,6 +231,6 @@ class Reader:
                 client.offer(error_frame("RATE_LIMITED", "too many requests; slow down"))
                 return
             client.sync_pending = True
-            room.inbox.put_nowait(SyncRequest(client))
+            room.post(SyncRequest(client))
         else:  # ping
             client.offer(encode("pong", {}))

@@ -16,7 +16,6 @@ encoders) never meets a document deeper than `max_json_depth`.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -94,30 +93,142 @@ def encoded_size(document: Any) -> int:
 def apply_patch(document: Document, patch: Patch, limits: DocumentLimits | None = None) -> Document:
     """A new document with `patch` applied (the input is not modified).
 
+    Copy-on-write: an operation copies only the containers on its way from the
+    root to what it changes (shallowly, once per patch), and the result shares
+    every other subtree with the input — applying an op to a large page costs
+    its path, not the page. Neither the input nor a value taken from the patch
+    is ever modified in place, so a committed document (a room's, a cached one)
+    can be handed out and kept while the next ops are applied.
+
     With `limits` (every write of outside input), each operation is checked
     before it runs: what it would add may not push the document past
     `max_bytes`, what it inserts may not nest deeper than `max_json_depth`, and
     the bytes it copies or compares are charged to `max_patch_work_bytes`.
     Without, the patch is trusted (replaying the op log, whose ops all passed).
     PatchFailed names the index of the first operation that does not apply."""
-    if limits is None:
-        try:
-            return jsonpatch.JsonPatch(patch).apply(document, in_place=False)  # type: ignore[no-any-return]
-        except _PATCH_ERRORS:
-            pass  # find which operation broke, below
-        limits = DocumentLimits(max_bytes=2**62, max_json_depth=2**30, max_patch_work_bytes=2**62)
-    budget = _Budget(limits)
-    scratch = copy.deepcopy(document)
+    budget = _Budget(limits) if limits is not None else None
+    scratch: Any = document
+    owned = _Owned()
     for index, op in enumerate(patch):
         try:
-            budget.charge(scratch, op, index)
-            scratch = jsonpatch.JsonPatch([op]).apply(scratch, in_place=True)
+            if budget is not None:
+                budget.charge(scratch, op, index)
+            scratch = owned.prepare(scratch, op)
+            if not owned.applied_simply(op):
+                scratch = jsonpatch.JsonPatch([op]).apply(scratch, in_place=True)
         except _PATCH_ERRORS as e:
+            kind = op.get("op") if isinstance(op, dict) else None
+            path = op.get("path") if isinstance(op, dict) else None
             raise PatchFailed(
-                f"operation {index} ({op.get('op')} {op.get('path')}) does not apply: {e}",
+                f"operation {index} ({kind} {path}) does not apply: {e}",
                 opIndex=index,
             ) from e
-    return scratch
+    return scratch  # type: ignore[no-any-return]
+
+
+class _Owned:
+    """The containers one patch application made (so may modify in place).
+    They are also kept alive here, so no `id` in the set can be reused by an
+    object this patch does not own."""
+
+    __slots__ = ("_ids", "_keep", "_last", "_parent")
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._keep: list[Any] = []
+        # The owned parent of the last `path` routed, and its final token.
+        self._parent: Any = None
+        self._last = ""
+
+    def _own(self, value: Any) -> Any:
+        if id(value) in self._ids:
+            return value
+        copied = dict(value) if isinstance(value, dict) else list(value)
+        self._ids.add(id(copied))
+        self._keep.append(copied)
+        return copied
+
+    def prepare(self, root: Any, op: Any) -> Any:
+        """`root`, with the containers `op` will modify replaced by owned copies."""
+        self._parent = None
+        if not isinstance(op, dict):
+            return root
+        kind = op.get("op")
+        if kind in ("add", "remove", "replace", "copy", "move"):
+            root = self._route(root, op.get("path"))
+        if kind == "move":
+            self._parent = None
+            root = self._route(root, op.get("from"))
+        return root
+
+    def applied_simply(self, op: dict[str, Any]) -> bool:
+        """Apply the common case of `add`, `replace` and `remove` here (the
+        parent found by `prepare`, the key or index plainly valid) — without
+        building a JsonPatch per operation. False: anything else, which
+        jsonpatch then applies or reports, with its own messages."""
+        parent, last, kind = self._parent, self._last, op.get("op")
+        if parent is None or (kind != "remove" and "value" not in op):
+            return False
+        if type(parent) is dict:
+            if kind == "add":
+                parent[last] = op["value"]
+            elif last not in parent:
+                return False
+            elif kind == "replace":
+                parent[last] = op["value"]
+            elif kind == "remove":
+                del parent[last]
+            else:
+                return False
+            return True
+        if type(parent) is list:
+            if kind == "add" and last == "-":
+                parent.append(op["value"])
+                return True
+            if not (last.isascii() and last.isdigit()) or (last[0] == "0" and last != "0"):
+                return False
+            i = int(last)
+            if kind == "add" and i <= len(parent):
+                parent.insert(i, op["value"])
+            elif kind == "replace" and i < len(parent):
+                parent[i] = op["value"]
+            elif kind == "remove" and i < len(parent):
+                del parent[i]
+            else:
+                return False
+            return True
+        return False
+
+    def _route(self, root: Any, pointer: Any) -> Any:
+        """Own the containers from the root to the parent of `pointer`. Stops
+        where the pointer stops resolving; jsonpatch then reports the error."""
+        if not isinstance(pointer, str) or not pointer.startswith("/"):
+            return root  # the root itself ("") is replaced, not modified
+        if not isinstance(root, dict | list):
+            return root
+        root = self._own(root)
+        node = root
+        tokens = pointer[1:].split("/")
+        for raw in tokens[:-1]:
+            token = raw.replace("~1", "/").replace("~0", "~")
+            key: Any
+            if isinstance(node, dict):
+                if token not in node:
+                    break
+                key = token
+            elif token.isascii() and token.isdigit() and int(token) < len(node):
+                key = int(token)
+            else:
+                break
+            child = node[key]
+            if not isinstance(child, dict | list):
+                break
+            child = node[key] = self._own(child)
+            node = child
+        else:
+            self._parent = node
+            self._last = tokens[-1].replace("~1", "/").replace("~0", "~")
+        return root
 
 
 class _Budget:

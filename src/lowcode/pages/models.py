@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from lowcode.pages.document import Document, Patch
-from lowcode.platform.errors import FieldError, Invalid
+from lowcode.platform.errors import AppError, FieldError, Invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +48,13 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class OpInput:
-    """One change: an RFC 6902 patch, the client's id for it (for retries), its author."""
+    """One change: an RFC 6902 patch, the client's id for it (for retries), its
+    author, and the version it was written against (None: the head, no rebase)."""
 
     patch: Patch
     op_id: str
     actor: uuid.UUID
+    base_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +71,17 @@ class AppliedOp:
 
 @dataclass(frozen=True, slots=True)
 class AppendResult:
-    """What one append produced: the ops with their versions and the document after them."""
+    """What one append produced: the ops written with their versions, the
+    document after them and, per input op in order, its outcome — the applied
+    op or why it was refused (the others were written all the same)."""
 
     ops: list[AppliedOp]
     document: Document
     version: int
     snapshot: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    outcomes: list[AppliedOp | AppError] = field(default_factory=list)
+    snapshot_due: bool = False  # not written here: the caller writes it (a room, after acking)
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,7 +158,10 @@ async def patch_page(
     patch: Patch,
     op_id: str,
 ) -> AppliedOp:
-    """Apply one JSON Patch at `base_version` — the HTTP twin of a WebSocket op.
+    """Apply one JSON Patch written against `base_version` — the HTTP twin of a
+    WebSocket op, through the same write path: rebased onto the ops since its
+    base unless one of them touched an overlapping location (409
+    VERSION_CONFLICT with the current version and where they collided).
 
     Idempotent by `op_id`: a retry (even a concurrent one) gets the original
     op's result with `duplicate` set, and the patch is never applied twice.
@@ -168,16 +171,17 @@ async def patch_page(
         earlier = await _existing_op(res, conn, page_id, op_id, patch, actor.user_id)
     if earlier is not None:
         return earlier
+    op = OpInput(patch, op_id, actor.user_id, base_version)
     try:
-        result = await _append(res, page_id, base_version, [OpInput(patch, op_id, actor.user_id)])
+        return oplog.single(await _append(res, page_id, [op]))
     except (VersionConflict, asyncpg.UniqueViolationError):
-        # Lost a race — possibly to a retry of this very op.
+        # Possibly lost a race to a retry of this very op (which then
+        # overlaps it, or takes its opId).
         async with res.pool.acquire() as conn:
             earlier = await _existing_op(res, conn, page_id, op_id, patch, actor.user_id)
         if earlier is not None:
             return earlier
         raise
-    return result.ops[0]
 
 
 async def replace_document(
@@ -209,7 +213,9 @@ async def replace_document(
                 page_id=page_id,
                 base_version=base_version,
                 ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}", actor.user_id)],
+                current=current,
             )
+            oplog.single(result)
     await cache.put(res, page_id, result.version, result.document)
     return await get_page(res, actor, page_id)
 
@@ -271,21 +277,28 @@ async def restore_revision(
                 page_id=page_id,
                 base_version=head.version,
                 ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}", actor.user_id)],
+                current=current,
                 snapshot_reason="restore",
             )
+            applied = oplog.single(result)
     await cache.put(res, page_id, result.version, result.document)
-    return result.ops[0]
+    return applied
 
 
-async def _append(
-    res: Resources, page_id: uuid.UUID, base_version: int, ops: list[OpInput]
-) -> AppendResult:
+async def _append(res: Resources, page_id: uuid.UUID, ops: list[OpInput]) -> AppendResult:
+    """Append at the head, holding the page row meanwhile: concurrent HTTP
+    writers of one page take turns instead of racing (and retrying) for it."""
     async with transaction(res.pool) as conn:
+        head = await res.queries.pages.lock_page_head(conn, page_id=page_id)
+        if head is None:
+            raise PageNotFound(f"no page {page_id}")
+        current = await oplog.document_at_head(res, conn, page_id, head)
         result = await oplog.append_ops(
-            res, conn, page_id=page_id, base_version=base_version, ops=ops
+            res, conn, page_id=page_id, base_version=head.version, ops=ops, current=current
         )
     # Only now is the version committed, so only now may it be cached.
-    await cache.put(res, page_id, result.version, result.document)
+    if result.ops:
+        await cache.put(res, page_id, result.version, result.document)
     return result
 
 

@@ -46,10 +46,17 @@ async def test_join_syncs_then_ops_are_acked_and_broadcast(client, live, team):
     await b.send("op-patch", {"patches": prop(page, "y", 1), "baseVersion": 2, "opId": "v1"})
     refused = await b.next("error")
     assert refused["payload"]["code"] == "FORBIDDEN"
+    # Based on version 1, on another prop than version 2: rebased and acked.
     await a.send("op-patch", {"patches": prop(page, "z", 1), "baseVersion": 1, "opId": "o2"})
+    assert (await a.next("ack"))["payload"] == {"opId": "o2", "version": 3, "duplicate": False}
+    assert (await b.next("op-patch"))["payload"]["version"] == 3
+    # Based on version 1, on the prop version 2 changed: a conflict saying so.
+    await a.send("op-patch", {"patches": prop(page, "x", 2), "baseVersion": 1, "opId": "o3"})
     conflict = await a.next("error")
     assert conflict["payload"]["code"] == "VERSION_CONFLICT"
-    assert conflict["payload"]["currentVersion"] == 2
+    assert conflict["payload"]["currentVersion"] == 3
+    assert conflict["payload"]["conflictVersion"] == 2
+    assert conflict["payload"]["conflictPath"] == prop(page, "x", 2)[0]["path"]
 
     await a.send("cursor-move", {"x": 1.5, "y": 2})
     cursor = await b.next("cursor-move")
@@ -168,3 +175,36 @@ async def test_a_read_of_a_page_being_edited_here_comes_from_its_room(client, ap
     assert app.metrics.cache_requests.labels("page", "miss")._value.get() == page_lookups
     assert app.metrics.cache_requests.labels("page", "hit")._value.get() == page_hits
     await peer.close()
+
+
+async def test_the_hub_forgets_an_idle_room_and_the_gauges_come_back(client, app, live, team):
+    """The hub owns a room's lifecycle: the room ends saying why, the hub
+    forgets it; the clients and rooms gauges each have one owner, so they
+    return to where they were."""
+    metrics = app.hub.metrics
+    for _ in range(300):  # rooms of earlier tests close once their clients are gone
+        if not app.hub.rooms:
+            break
+        await asyncio.sleep(0.02)
+    clients_before = metrics.ws_clients._value.get()
+    rooms_before = metrics.ws_rooms._value.get()
+    page = await make_page(client, team["owner"], team["ws"])
+    page_uuid = __import__("uuid").UUID(page["id"])
+    a = await open_peer(live, page["id"], team["owner"].access_token)
+    b = await open_peer(live, page["id"], team["viewer"].access_token)
+    await a.next("sync")
+    await b.next("sync")
+    assert metrics.ws_clients._value.get() == clients_before + 2
+    assert metrics.ws_rooms._value.get() == rooms_before + 1
+    room = app.hub.rooms[page_uuid]
+    await a.close()
+    await b.close()
+    for _ in range(200):
+        if page_uuid not in app.hub.rooms:
+            break
+        await asyncio.sleep(0.02)
+    assert page_uuid not in app.hub.rooms
+    assert room.task is not None and room.task.result().value == "idle"
+    assert room.reserved == 0
+    assert metrics.ws_clients._value.get() == clients_before
+    assert metrics.ws_rooms._value.get() == rooms_before

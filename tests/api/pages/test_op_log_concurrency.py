@@ -27,7 +27,36 @@ async def stored_ops(database_url, page_id):
         await conn.close()
 
 
-async def test_twenty_writers_at_one_base_version_get_exactly_one_winner(client, editor):
+async def test_twenty_writers_of_one_location_at_one_base_version_get_exactly_one_winner(
+    client, editor
+):
+    ws = await make_workspace(client, editor)
+    page = await make_page(client, editor, ws)
+    root = page["schema"]["rootId"]
+
+    async def write(i: int):
+        return await client.post(
+            f"/api/v1/pages/{page['id']}/patch",
+            headers=editor.headers,
+            json={
+                "baseVersion": 1,
+                "opId": f"w{i}",
+                "patches": [{"op": "add", "path": f"/components/{root}/props/title", "value": i}],
+            },
+        )
+
+    responses = await asyncio.gather(*(write(i) for i in range(20)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * 19
+    conflicts = [r.json() for r in responses if r.status_code == 409]
+    assert all(c["code"] == "VERSION_CONFLICT" and c["currentVersion"] == 2 for c in conflicts)
+    assert all(c["conflictVersion"] == 2 for c in conflicts)
+    assert all(c["conflictPath"] == f"/components/{root}/props/title" for c in conflicts)
+
+
+async def test_twenty_writers_of_different_locations_at_one_base_version_are_all_rebased(
+    client, editor, database_url
+):
     ws = await make_workspace(client, editor)
     page = await make_page(client, editor, ws)
     root = page["schema"]["rootId"]
@@ -44,9 +73,12 @@ async def test_twenty_writers_at_one_base_version_get_exactly_one_winner(client,
         )
 
     responses = await asyncio.gather(*(write(i) for i in range(20)))
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200] + [409] * 19
-    assert all(r.json()["currentVersion"] == 2 for r in responses if r.status_code == 409)
+    assert [r.status_code for r in responses] == [200] * 20
+    assert sorted(r.json()["version"] for r in responses) == list(range(2, 22))
+    ops = await stored_ops(database_url, page["id"])
+    assert [o["version"] for o in ops] == list(range(2, 22))
+    final = (await client.get(f"/api/v1/pages/{page['id']}", headers=editor.headers)).json()
+    assert final["schema"]["components"][root]["props"] == {f"w{i}": i for i in range(20)}
 
 
 async def test_concurrent_writers_that_retry_produce_a_gapless_log_that_replays_to_the_document(

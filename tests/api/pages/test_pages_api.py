@@ -97,7 +97,9 @@ async def test_patch_applies_at_the_base_version_and_bumps_it(client, team):
     assert after.headers["etag"] == '"2"'
 
 
-async def test_a_stale_patch_is_a_version_conflict_with_the_current_version(client, team):
+async def test_a_stale_patch_of_the_same_location_is_a_version_conflict_with_the_current_version(
+    client, team
+):
     page = await make_page(client, team["editor"], team["ws"])
     url = f"/api/v1/pages/{page['id']}/patch"
     h = team["editor"].headers
@@ -105,10 +107,63 @@ async def test_a_stale_patch_is_a_version_conflict_with_the_current_version(clie
         url, headers=h, json={"baseVersion": 1, "opId": "x1", "patches": prop_patch(page, "a", 1)}
     )
     stale = await client.post(
-        url, headers=h, json={"baseVersion": 1, "opId": "x2", "patches": prop_patch(page, "b", 2)}
+        url, headers=h, json={"baseVersion": 1, "opId": "x2", "patches": prop_patch(page, "a", 2)}
     )
     assert stale.status_code == 409
-    assert stale.json()["code"] == "VERSION_CONFLICT" and stale.json()["currentVersion"] == 2
+    body = stale.json()
+    assert body["code"] == "VERSION_CONFLICT" and body["currentVersion"] == 2
+    assert body["conflictVersion"] == 2
+    assert body["conflictPath"] == f"/components/{page['schema']['rootId']}/props/a"
+
+
+def component(cid: str) -> dict:
+    return {"id": cid, "name": "Box", "props": {}, "children": []}
+
+
+async def test_a_stale_patch_of_another_component_is_rebased_and_an_overlapping_one_is_not(
+    client, team
+):
+    page = await make_page(client, team["editor"], team["ws"])
+    root = page["schema"]["rootId"]
+    url = f"/api/v1/pages/{page['id']}/patch"
+    h = team["editor"].headers
+
+    async def patch(base: int, op_id: str, ops: list[dict]):
+        return await client.post(
+            url, headers=h, json={"baseVersion": base, "opId": op_id, "patches": ops}
+        )
+
+    two = [
+        {"op": "add", "path": "/components/a", "value": component("a")},
+        {"op": "add", "path": "/components/b", "value": component("b")},
+        {"op": "add", "path": f"/components/{root}/children/-", "value": "a"},
+        {"op": "add", "path": f"/components/{root}/children/-", "value": "b"},
+    ]
+    assert (await patch(1, "setup", two)).json()["version"] == 2
+    on_a = await patch(2, "on-a", [{"op": "add", "path": "/components/a/props/x", "value": 1}])
+    assert on_a.json()["version"] == 3
+
+    # Based on version 2, on component b: rebased onto version 3.
+    on_b = await patch(2, "on-b", [{"op": "add", "path": "/components/b/props/y", "value": 2}])
+    assert on_b.status_code == 200, on_b.text
+    assert on_b.json() == {"version": 4, "opId": "on-b", "duplicate": False}
+
+    # Based on version 2, on component a, which version 3 changed: a conflict.
+    again = await patch(
+        2, "on-a2", [{"op": "replace", "path": "/components/a", "value": component("a")}]
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "VERSION_CONFLICT"
+    assert again.json()["currentVersion"] == 4 and again.json()["conflictVersion"] == 3
+
+    now = (await client.get(f"/api/v1/pages/{page['id']}", headers=h)).json()
+    assert now["version"] == 4
+    assert now["schema"]["components"]["a"]["props"] == {"x": 1}
+    assert now["schema"]["components"]["b"]["props"] == {"y": 2}
+
+    # A base the page never had is a conflict, not a rebase.
+    future = await patch(9, "future", [{"op": "add", "path": "/components/b/props/z", "value": 3}])
+    assert future.status_code == 409 and future.json()["currentVersion"] == 4
 
 
 async def test_a_patch_that_does_not_apply_names_the_failing_op_and_changes_nothing(client, team):

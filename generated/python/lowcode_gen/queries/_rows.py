@@ -71,7 +71,7 @@ class PageHeadRow:
 
 @dataclass(frozen=True, slots=True)
 class PageOpEntryRow:
-    """A row of `pages.find_op`, `pages.find_ops`, `pages.ops_after`."""
+    """A row of `pages.find_op`, `pages.find_ops`, `pages.ops_after`, `pages.ops_between`."""
 
     version: int
     patch: Any

@@ -20,6 +20,25 @@ from lowcode_gen.queries._rows import PageSummaryRow as PageSummaryRow
 
 
 @dataclass(frozen=True, slots=True)
+class AppendAtHeadRow:
+    """A row of `pages.append_at_head` (queries/pages/ops.sql)."""
+
+    snapshot_version: int
+    snapshot_at: datetime.datetime
+    notified: None
+
+
+@dataclass(frozen=True, slots=True)
+class AppendAtHeadsRow:
+    """A row of `pages.append_at_heads` (queries/pages/ops.sql)."""
+
+    page_id: uuid.UUID
+    snapshot_version: int
+    snapshot_at: datetime.datetime
+    notified: None
+
+
+@dataclass(frozen=True, slots=True)
 class GetPageForMemberRow:
     """A row of `pages.get_page_for_member` (queries/pages/pages.sql)."""
 
@@ -76,11 +95,14 @@ InsertPageRow = PageSummaryRow
 ListPagesRow = PageSummaryRow
 LockPageHeadRow = PageHeadRow
 OpsAfterRow = PageOpEntryRow
+OpsBetweenRow = PageOpEntryRow
 UpdateTitleRow = PageSummaryRow
 
 
 class PagesQueries(Protocol):
     async def advance_head(self, conn: asyncpg.Connection, *, new_version: int, updated_by: uuid.UUID, page_id: uuid.UUID, base_version: int) -> int: ...
+    async def append_at_head(self, conn: asyncpg.Connection, *, new_version: int, updated_by: uuid.UUID, page_id: uuid.UUID, base_version: int, versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID], payload: str) -> AppendAtHeadRow | None: ...
+    def append_at_heads(self, conn: asyncpg.Connection, *, page_ids: list[uuid.UUID], base_versions: list[int], new_versions: list[int], updated_bys: list[uuid.UUID], op_pages: list[uuid.UUID], versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID]) -> AsyncIterator[AppendAtHeadsRow]: ...
     async def append_ops(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, versions: list[int], patches: list[str], op_ids: list[str], actors: list[uuid.UUID]) -> int: ...
     async def compact_page_ops(self, conn: asyncpg.Connection, *, keep_revisions: int, older_than: datetime.datetime, max_rows: int) -> int: ...
     async def count_pages(self, conn: asyncpg.Connection, *, workspace_id: uuid.UUID, query: str | None) -> int: ...
@@ -97,6 +119,7 @@ class PagesQueries(Protocol):
     async def lock_page_head(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> PageHeadRow | None: ...
     async def notify_page_ops(self, conn: asyncpg.Connection, *, payload: str) -> None: ...
     def ops_after(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int) -> AsyncIterator[PageOpEntryRow]: ...
+    def ops_between(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, after_version: int, up_to: int) -> AsyncIterator[PageOpEntryRow]: ...
     def socket_access(self, conn: asyncpg.Connection, *, page_id: uuid.UUID, session_ids: list[uuid.UUID]) -> AsyncIterator[SocketAccessRow]: ...
     async def soft_delete_page(self, conn: asyncpg.Connection, *, page_id: uuid.UUID) -> int: ...
     async def update_title(self, conn: asyncpg.Connection, *, title: str, updated_by: uuid.UUID, page_id: uuid.UUID) -> PageSummaryRow | None: ...
@@ -104,6 +127,8 @@ class PagesQueries(Protocol):
 
 
 ROW_TYPES: dict[str, type] = {
+    "pages.append_at_head": AppendAtHeadRow,
+    "pages.append_at_heads": AppendAtHeadsRow,
     "pages.find_op": PageOpEntryRow,
     "pages.find_ops": PageOpEntryRow,
     "pages.get_page_for_member": GetPageForMemberRow,
@@ -114,6 +139,7 @@ ROW_TYPES: dict[str, type] = {
     "pages.list_revisions": ListRevisionsRow,
     "pages.lock_page_head": PageHeadRow,
     "pages.ops_after": PageOpEntryRow,
+    "pages.ops_between": PageOpEntryRow,
     "pages.socket_access": SocketAccessRow,
     "pages.update_title": PageSummaryRow,
 }
