@@ -157,9 +157,10 @@ def test_the_service_still_serves_its_docs_and_spec() -> None:
 
     app = create_app(Settings(DATABASE_URL="postgresql://unused", REDIS_URL="redis://unused"))  # type: ignore[call-arg]
     client = app.connexion.test_client()
-    spec = client.get("/openapi.json")
-    assert spec.status_code == 200 and spec.json()["openapi"].startswith("3.0")
-    assert client.get("/docs/").status_code == 200
+    # The spec itself is served as written in front of Connexion
+    # (platform/documents.py; tests/api/test_documents.py); Swagger UI is Connexion's.
+    docs = client.get("/docs/")
+    assert docs.status_code == 200 and "/openapi.json" in docs.text
 
 
 def test_parameters_are_parsed_once_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
