@@ -154,7 +154,9 @@ def test_a_two_mebibyte_chain_is_checked_in_linear_time():
         min(cpu_seconds(5_000) for _ in range(3)),
         min(cpu_seconds(40_000) for _ in range(3)),
     )
-    assert large < 0.1, large
+    # The API test holds the whole request to 0.1 s of CPU; here the shape is
+    # what matters (linear), with room for a loaded machine.
+    assert large < 0.25, large
     assert large < 8 * 3 * small + 0.01, (small, large)  # 8x the input: linear, not 64x
 
 

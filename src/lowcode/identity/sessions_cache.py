@@ -118,15 +118,16 @@ async def update_cached(
     """After a role change committed: the sessions' cached state is dropped, so
     their next request reads the new role from Postgres. Never written as
     "active": that could overwrite a revocation committed meanwhile."""
-    keys = [_key(res, sid) for sid in session_ids]
-    if not keys:
+    ids = list(session_ids)
+    if not ids:
         return
     try:
-        await res.redis.delete(*keys)
+        await res.redis.delete(*[_key(res, sid) for sid in ids])
+        await _evict_everywhere(res, ids)
     except RedisError as e:
         log.error(
             "could not drop cached sessions; they expire within the cache TTL",
-            extra={"error": str(e), "sessions": len(keys), "user_id": str(user_id), "role": role},
+            extra={"error": str(e), "sessions": len(ids), "user_id": str(user_id), "role": role},
         )
 
 
@@ -135,14 +136,18 @@ async def _overwrite(res: Resources, session_ids: Iterable[uuid.UUID], state: Se
     try:
         for sid in ids:
             await _store(res, sid, state, only_if_missing=False)
-        # After Redis holds the new state: every node's in-process copy goes
-        # (published from any process: the worker and the CLI revoke too).
-        if res.local_sessions is not None:
-            res.local_sessions.evict(ids)
-        if ids:
-            await res.redis.publish(eviction_channel(res), ",".join(str(s) for s in ids))
+        await _evict_everywhere(res, ids)
     except RedisError as e:
         log.error(
             "could not update cached sessions; they expire within the cache TTL",
             extra={"error": str(e), "sessions": len(ids)},
         )
+
+
+async def _evict_everywhere(res: Resources, ids: list[uuid.UUID]) -> None:
+    """After Redis holds the new state (or none): every node's in-process copy
+    goes (published from any process: the worker and the CLI revoke too)."""
+    if res.local_sessions is not None:
+        res.local_sessions.evict(ids)
+    if ids:
+        await res.redis.publish(eviction_channel(res), ",".join(str(s) for s in ids))
