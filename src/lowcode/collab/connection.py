@@ -58,6 +58,8 @@ class Connection:
     # The session the socket was authorised with; its access is re-checked
     # against it (`collab.access`). None only for sockets made in tests.
     session_id: uuid.UUID | None = None
+    # (access epoch, monotonic time) of the last live-authorisation answer.
+    access_checked: tuple[int, float] | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     queue: asyncio.Queue[str] = field(init=False)
     queued_bytes: int = 0

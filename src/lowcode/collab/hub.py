@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from lowcode.collab.access import AccessEpoch
 from lowcode.collab.admission import Admission
 from lowcode.collab.connection import Connection, TokenBucket
 from lowcode.collab.inbox import AccessChanged, HeadMoved, Join, Leave, Shutdown
@@ -53,6 +54,7 @@ class Hub:
         )
         self.rooms: dict[uuid.UUID, Room] = {}
         self.writer = BatchedWriter(res)
+        self.access_epoch = AccessEpoch()  # moved by every announced access change
         # Guards `rooms` against a join racing a room that is closing.
         self.lock = asyncio.Lock()
         self.closing = False
@@ -114,7 +116,7 @@ class Hub:
             if room is None:
                 if len(self.rooms) >= self.res.settings.ws_max_rooms:
                     raise TooManyRooms
-                room = Room(self.res, page_id, self.writer)
+                room = Room(self.res, page_id, self.writer, self.access_epoch)
                 self.rooms[page_id] = room
                 self.metrics.ws_rooms.inc()
                 self._run(room)
@@ -171,6 +173,9 @@ class Hub:
         """Have the rooms concerned re-check their sockets (`collab.access`):
         those with a socket of one of `users`, the rooms of `pages` and of pages
         in `workspaces`, or all of them (`everyone`)."""
+        # At once, before any room runs again: the next op of every socket on
+        # this node is asked about afresh, whatever its room has queued.
+        self.access_epoch.moved()
         for room in list(self.rooms.values()):
             if (
                 everyone

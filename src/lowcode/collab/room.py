@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import random
 import time
 import uuid
 from collections import OrderedDict
@@ -23,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from lowcode.collab.access import Verdict, socket_verdicts
+from lowcode.collab.access import FRESH_S, AccessEpoch, Verdict, socket_verdicts
 from lowcode.collab.connection import Connection
 from lowcode.collab.inbox import (
     AccessChanged,
@@ -90,10 +91,17 @@ class Room:
     slipped in as it went idle)."""
 
     def __init__(
-        self, res: Resources, page_id: uuid.UUID, writer: oplog.BatchedWriter | None = None
+        self,
+        res: Resources,
+        page_id: uuid.UUID,
+        writer: oplog.BatchedWriter | None = None,
+        access_epoch: AccessEpoch | None = None,
     ) -> None:
         self.res, self.page_id = res, page_id
         self.writer = writer  # shared by the process's rooms: one statement for many
+        self.access_epoch = access_epoch or AccessEpoch()  # the hub's, shared by its rooms
+        # Rooms whose sockets joined together must not all ask again together.
+        self._fresh_s = FRESH_S * random.uniform(1.0, 1.5)  # noqa: S311 (spreading load)
         self.metrics = res.metrics
         # Unbounded as a queue, bounded by what feeds it: readers admit ops
         # against `inbox_bytes` and per-connection counts (`ws.Reader`); the
@@ -260,11 +268,24 @@ class Room:
         sessions = [c.session_id for c in conns if c.session_id is not None]
         if not sessions:
             return
+        # The epoch as the question is asked: a change announced while it is
+        # in flight leaves the answer stale, so the next op asks again.
+        asked = (self.access_epoch.value, time.monotonic())
         verdicts = await socket_verdicts(self.res, self.page_id, sessions)
         for conn in conns:
             if conn.session_id is None or conn.id not in self.clients:
                 continue
+            conn.access_checked = asked
             self._enforce(conn, verdicts[conn.session_id])
+
+    def _fresh(self, conn: Connection, now: float) -> bool:
+        """Whether the last answer about `conn` still stands (`collab.access`)."""
+        checked = conn.access_checked
+        return (
+            checked is not None
+            and checked[0] == self.access_epoch.value
+            and now - checked[1] < self._fresh_s
+        )
 
     def _enforce(self, conn: Connection, verdict: Verdict) -> None:
         if verdict.close is not None:
@@ -378,15 +399,20 @@ class Room:
         rebased onto the ops since its base (or refused); answer every sender
         and broadcast what was applied — in order, once it is durable."""
         ops = await self._answer_applied(ops)
-        # Writers' access is asked again before their ops count: a member
-        # removed, demoted or logged out a moment ago is refused on the spot.
-        writers = {
-            op.conn.id: op.conn
+        # Writers' access is asked again before their ops count when a change
+        # was announced since the last answer (or it is older than FRESH_S):
+        # a member removed, demoted or logged out a moment ago is refused on
+        # the spot. One question covers every writer of the room.
+        now = time.monotonic()
+        if any(
+            op.conn.id in self.clients and not op.conn.read_only and not self._fresh(op.conn, now)
             for op in ops
-            if op.conn.id in self.clients and not op.conn.read_only
-        }
+        ):
+            writers = [c for c in self.clients.values() if not c.read_only]
+        else:
+            writers = []
         try:
-            await self._check_access(list(writers.values()))
+            await self._check_access(writers)
         except Exception as e:
             if not is_outage(e):
                 raise

@@ -97,6 +97,9 @@ async def page_socket(websocket: WebSocket) -> None:
     if hub.closing:
         await websocket.close(1012)
         return
+    # The handshake's checks are the socket's first access answer: taken at
+    # the epoch before them, so a change announced meanwhile is asked again.
+    asked = (hub.access_epoch.value, time.monotonic())
     who = await authenticate(res, websocket)
     if who is None:
         return
@@ -105,7 +108,7 @@ async def page_socket(websocket: WebSocket) -> None:
         await websocket.close(4429, refused)
         return
     try:
-        refusal = await _serve_page(res, hub, websocket, who)
+        refusal = await _serve_page(res, hub, websocket, who, asked)
     finally:
         hub.admission.release(who.user_id)
     # Closed only after the slot is released: a client told to retry (1013)
@@ -115,7 +118,7 @@ async def page_socket(websocket: WebSocket) -> None:
 
 
 async def _serve_page(
-    res: Resources, hub: Hub, websocket: WebSocket, who: Identity
+    res: Resources, hub: Hub, websocket: WebSocket, who: Identity, asked: tuple[int, float]
 ) -> tuple[int, str] | None:
     """Serve the socket until it ends; (close code, reason) when it is refused."""
     try:
@@ -137,6 +140,7 @@ async def _serve_page(
         metrics=hub.metrics,
         queue_bytes=settings.ws_send_queue_bytes,
         session_id=who.session_id,
+        access_checked=asked,
     )
     try:
         room = await hub.join(page_id, client)
