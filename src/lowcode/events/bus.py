@@ -20,6 +20,7 @@ from lowcode.collab.access import SESSION_ENDED, session_live
 from lowcode.collab.connection import Connection
 from lowcode.events.publish import access_channel, user_channel
 from lowcode.platform.cache import create_redis
+from lowcode.platform.subscriptions import stop_reader
 from lowcode.resources import Resources
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("lowcode.events.bus")
 
 RETRY_S = (0.5, 1, 2, 5)
-STOP_WAIT_S = 2.0
 
 
 class EventBus:
@@ -66,18 +66,7 @@ class EventBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recheck
         if self._task:
-            self._task.cancel()
-            done, _ = await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
-            if not done:
-                # A cancel that lands while redis-py is still reading the
-                # subscription's first replies can be swallowed; closing the
-                # subscription's connection ends the read.
-                log.warning("event subscription did not stop; closing its connection")
-                if self._pubsub is not None and self._pubsub.connection is not None:
-                    with contextlib.suppress(Exception):
-                        await self._pubsub.connection.disconnect()
-                self._task.cancel()
-                await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
+            await stop_reader(self._task, self._pubsub, "events")
         for conns in list(self.connections.values()):
             for conn in list(conns):
                 conn.close(code, "server restarting")

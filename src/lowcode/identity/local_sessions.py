@@ -31,9 +31,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 from lowcode.identity.sessions_cache import eviction_channel
 from lowcode.platform.cache import create_redis
+from lowcode.platform.subscriptions import stop_reader
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.identity.local_sessions")
@@ -52,6 +54,7 @@ class LocalSessions:
         # Bumped by every eviction: fills that began before one are not stored.
         self.generation = 0
         self._task: asyncio.Task[None] | None = None
+        self._pubsub: PubSub | None = None
         # Set while subscribed; entries are served only then.
         self.subscribed = asyncio.Event()
 
@@ -93,9 +96,7 @@ class LocalSessions:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_reader(self._task, self._pubsub, "session evictions")
             self._task = None
         self.subscribed.clear()
         self.evict(None)
@@ -117,7 +118,7 @@ class LocalSessions:
             attempt += 1
 
     async def _follow_once(self) -> None:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)
             # What was cached before this subscription may have missed messages.
