@@ -2,7 +2,8 @@
 
 A socket is authorised once, at its handshake; what it may do afterwards is
 asked again of Postgres (the truth, never a cache) whenever it could have
-changed: before a room appends ops, when a membership, role, session, user,
+changed: before a room appends ops (unless its last answer still stands,
+below), when a membership, role, session, user,
 page or workspace change is announced (`events.publish.access_changed`),
 periodically, and at the access token's expiry. The answer per socket:
 
