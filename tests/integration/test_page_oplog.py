@@ -60,10 +60,14 @@ steps = st.lists(
             st.just("set"),
             st.integers(0, 50),
             st.sampled_from("abcde"),
-            # No U+0000: jsonb cannot hold it, and every input boundary refuses it.
+            # No U+0000 (jsonb cannot hold it) and no lone surrogates (not
+            # UTF-8): every input boundary refuses both before a patch exists.
             st.one_of(
                 st.integers(),
-                st.text(st.characters(blacklist_characters="\x00"), max_size=5),
+                st.text(
+                    st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                    max_size=5,
+                ),
                 st.none(),
                 st.booleans(),
             ),
