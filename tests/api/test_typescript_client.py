@@ -11,17 +11,14 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
 from lowcode.settings import PROJECT_ROOT
 from tests.api.collab.conftest import live  # noqa: F401  (the uvicorn-served session app)
 
 TSC = PROJECT_ROOT / "node_modules/.bin/tsc"
 NODE = Path(sys.executable).parent / "node"
 
-pytestmark = pytest.mark.skipif(
-    not TSC.exists() or not NODE.exists(), reason="node and node_modules: run make install"
-)
+# `make install` provides both; without them this fails, it is never skipped.
+assert TSC.exists() and NODE.exists(), "node and node_modules missing: run make install"
 
 
 async def run(*cmd: str, cwd: Path) -> tuple[int, str]:
