@@ -22,14 +22,13 @@ from lowcode.datasources.models import ConnectionTarget
 from lowcode.datasources.service import connection_target, target_in_workspace
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
-from lowcode.platform.errors import Conflict, Forbidden, VersionConflict
+from lowcode.platform.errors import Conflict, VersionConflict
 from lowcode.platform.pagination import PageOf, PageRequest
 from lowcode.resources import Resources
 from lowcode.sql.errors import InvalidSql, SqlFieldError
 from lowcode.sql.models import Analysis, Diagnostic
 from lowcode.sql.service import sql_client
-from lowcode.workspaces.access import require_role
-from lowcode.workspaces.models import role_at_least
+from lowcode.workspaces.access import require_member_role, require_role
 
 DIALECT = "postgres"  # datasources are PostgreSQL
 # VOLATILE built-ins that only read (their volatility is about their result).
@@ -44,10 +43,7 @@ async def _load(
     row = await res.queries.datasets.get_dataset_for_member(
         conn, dataset_id=dataset_id, user_id=actor.user_id
     )
-    if row is None or row.my_role is None:
-        raise DatasetNotFound(f"no dataset {dataset_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in this workspace (you are {row.my_role})")
+    row = require_member_role(row, minimum, DatasetNotFound, "dataset", dataset_id)
     return Dataset.from_row(row)
 
 

@@ -16,11 +16,10 @@ from lowcode.pages.document import Document, Patch, new_document
 from lowcode.pages.errors import OpIdReused, PageNotFound, RevisionNotFound
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSummary, Revision
 from lowcode.platform.db import Connection, transaction
-from lowcode.platform.errors import Forbidden, VersionConflict
+from lowcode.platform.errors import VersionConflict
 from lowcode.platform.pagination import PageOf, PageRequest
 from lowcode.resources import Resources
-from lowcode.workspaces.access import require_role
-from lowcode.workspaces.models import role_at_least
+from lowcode.workspaces.access import require_member_role, require_role
 from lowcode_gen.queries.pages import GetPageForMemberRow, PageSummaryRow
 
 
@@ -43,11 +42,7 @@ async def _page_for(
     """The page row if the actor may act on it with `minimum` workspace role.
     Pages of workspaces the actor is not in are simply not found."""
     row = await res.queries.pages.get_page_for_member(conn, page_id=page_id, user_id=actor.user_id)
-    if row is None or row.my_role is None:
-        raise PageNotFound(f"no page {page_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in the page's workspace")
-    return row
+    return require_member_role(row, minimum, PageNotFound, "page", page_id)
 
 
 async def list_pages(

@@ -28,7 +28,6 @@ from lowcode.platform.errors import (
     AppError,
     Conflict,
     FieldError,
-    Forbidden,
     VersionConflict,
 )
 from lowcode.platform.pagination import PageOf, PageRequest
@@ -55,8 +54,7 @@ from lowcode.sync.models import (
     TableSource,
 )
 from lowcode.sync.schedule import next_tick, parse_schedule
-from lowcode.workspaces.access import require_role
-from lowcode.workspaces.models import role_at_least
+from lowcode.workspaces.access import require_member_role, require_role
 from lowcode_gen.queries.sync import SyncRunRow
 
 log = logging.getLogger("lowcode.sync")
@@ -178,10 +176,7 @@ async def _load(
     row = await res.queries.sync.get_sync_job_for_member(
         conn, sync_job_id=sync_job_id, user_id=actor.user_id
     )
-    if row is None or row.my_role is None:
-        raise SyncJobNotFound(f"no sync job {sync_job_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in this workspace (you are {row.my_role})")
+    row = require_member_role(row, minimum, SyncJobNotFound, "sync job", sync_job_id)
     return SyncJob.from_row(row)
 
 
@@ -339,10 +334,7 @@ async def _run_for(
     res: Resources, conn: Connection, actor: Actor, run_id: uuid.UUID, minimum: str
 ) -> SyncRun:
     row = await res.queries.sync.get_sync_run_for_member(conn, run_id=run_id, user_id=actor.user_id)
-    if row is None or row.my_role is None:
-        raise SyncRunNotFound(f"no sync run {run_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in this workspace (you are {row.my_role})")
+    row = require_member_role(row, minimum, SyncRunNotFound, "sync run", run_id)
     fields = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if f.name != "my_role"}
     return SyncRun(SyncRunRow(**fields))
 
