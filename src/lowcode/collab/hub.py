@@ -19,13 +19,13 @@ from typing import Any
 import asyncpg
 
 from lowcode.collab.access import AccessEpoch
-from lowcode.collab.admission import Admission
-from lowcode.collab.connection import Connection, TokenBucket
+from lowcode.collab.connection import Connection
 from lowcode.collab.inbox import AccessChanged, HeadMoved, Join, Leave, Shutdown
-from lowcode.collab.protocol import Protocol, load_protocol
 from lowcode.collab.room import CLOSE_QUEUED, Ended, Room, RoomState
 from lowcode.pages.oplog import NOTIFY_CHANNEL, BatchedWriter
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.websocket.limits import Admission, TokenBucket
+from lowcode.platform.websocket.protocol import Protocol, load_protocol
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.collab.hub")

@@ -38,7 +38,6 @@ from lowcode.collab.inbox import (
     SyncRequest,
     Tick,
 )
-from lowcode.collab.protocol import encode, error_frame
 from lowcode.pages import oplog
 from lowcode.pages.document import Document, apply_patch
 from lowcode.pages.models import AppendResult, OpInput
@@ -46,6 +45,7 @@ from lowcode.pages.rebase import History
 from lowcode.platform.db import transaction
 from lowcode.platform.errors import AppError, VersionConflict
 from lowcode.platform.outage import is_outage
+from lowcode.platform.websocket.protocol import Frame, encode, error_frame
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.collab.room")
@@ -128,7 +128,7 @@ class Room:
         # costs one encode per version, not one per request.
         self._members_epoch = 0
         self._sync_key: tuple[int, int] | None = None
-        self._sync_frames: dict[bool, str] = {}
+        self._sync_frames: dict[bool, Frame] = {}
         # opIds of the ops this room has seen applied (its own and caught-up
         # ones), for every version above `_seen_floor`: a stale op whose id is
         # not here was never applied, and needs no lookup (`_answer_applied`).
@@ -344,7 +344,7 @@ class Room:
     def _members(self) -> list[dict[str, str]]:
         return [c.presence() for c in self.clients.values()]
 
-    def _sync_frame(self, conn: Connection) -> str:
+    def _sync_frame(self, conn: Connection) -> Frame:
         key = (self.version, self._members_epoch)
         if key != self._sync_key:
             self._sync_key, self._sync_frames = key, {}
@@ -361,7 +361,9 @@ class Room:
             )
         # The one per-connection field, spliced in front of the shared encoding
         # (a 2 MiB document is encoded once per version, not once per client).
-        return f'{_SYNC_HEAD}"connectionId":"{conn.id}",{frame[len(_SYNC_HEAD) :]}'
+        return Frame(
+            "sync", f'{_SYNC_HEAD}"connectionId":"{conn.id}",{frame.text[len(_SYNC_HEAD) :]}'
+        )
 
     def _join(self, conn: Connection) -> None:
         self.clients[conn.id] = conn
@@ -380,7 +382,7 @@ class Room:
         self.metrics.ws_clients.dec()
         self._broadcast(encode("user-leave", {"user": conn.presence()}))
 
-    def _broadcast(self, frame: str, exclude: Connection | None = None) -> None:
+    def _broadcast(self, frame: Frame, exclude: Connection | None = None) -> None:
         for c in list(self.clients.values()):
             if c is not exclude and not c.offer(frame):
                 self._dropped(c)
@@ -575,7 +577,7 @@ class Room:
             await self._apply(fresh)
 
     @staticmethod
-    def _op_frame(patch: Any, version: int, op_id: str, actor: uuid.UUID | None) -> str:
+    def _op_frame(patch: Any, version: int, op_id: str, actor: uuid.UUID | None) -> Frame:
         return encode(
             "op-patch",
             {"patches": patch, "version": version, "opId": op_id,
@@ -661,7 +663,7 @@ class Room:
         self.close_queued(code, "server restarting")
 
 
-def _app_error_frame(error: AppError, op_id: str) -> str:
+def _app_error_frame(error: AppError, op_id: str) -> Frame:
     extra = {
         k: v
         for k, v in error.extra.items()
