@@ -20,15 +20,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # folders, or the copies an installed wheel carries (platform/contracts.py).
 CONTRACTS_ROOT = contracts_root()
 
-# Encrypts datasource passwords when DATASOURCE_KEYS is unset (local work
-# only; a warning is logged at start-up). Production sets its own keys.
+# Encrypts datasource passwords when DATASOURCE_KEYS is unset: public, so
+# `lowcode serve` refuses it (other commands log a warning and run with it).
 DEV_DATASOURCE_KEY = "ZGV2LW9ubHktZGF0YXNvdXJjZS1rZXktMzJieXRlcyE="
 # Signs tokens when JWT_SECRET is unset: public, so `lowcode serve` refuses it
-# (only `lowcode dev` and tests run with it).
+# (only `lowcode dev` runs with it).
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-in-production"  # noqa: S105
 # The frontend dev servers `lowcode dev` lets call the API when
 # CORS_ALLOW_ORIGINS is unset (Vite, then Create React App / Next.js).
 DEV_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000"
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-in-production"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -288,6 +288,11 @@ class Settings(BaseSettings):
     def env_names(cls) -> dict[str, str]:
         """Field name -> the environment variable that sets it."""
         return {name: field.alias or name.upper() for name, field in cls.model_fields.items()}
+
+    @property
+    def encrypts_with_dev_key(self) -> bool:
+        """Datasource passwords under the public development key: never acceptable in production."""
+        return self.datasource_keys.get_secret_value() == DEV_DATASOURCE_KEY
 
     def redis_key(self, *parts: str) -> str:
         """Every Redis key goes through here so test sessions can share one server."""

@@ -108,6 +108,7 @@ def clean_env(**settings: str) -> dict[str, str]:
         "PATH": "/usr/bin:/bin",
         "HOME": os.environ.get("HOME", "/tmp"),
         "JWT_SECRET": os.environ["JWT_SECRET"],
+        "DATASOURCE_KEYS": os.environ["DATASOURCE_KEYS"],
         **settings,
     }
 
