@@ -1,7 +1,8 @@
 """Process configuration, read from the environment (and `.env`) by pydantic-settings.
 
 Built by the CLI or by `create_app`, never at import time. Every field is listed
-in `.env.example` and the README's configuration table.
+in `.env.example` and the README's configuration table
+(tests/contract/test_configuration_lists.py keeps the three in step).
 """
 
 from __future__ import annotations
