@@ -156,8 +156,6 @@ class Room:
             if isinstance(event, Join):
                 event.conn.close(code, reason)
 
-    # ---- the actor loop --------------------------------------------------------
-
     async def _run(self) -> Ended:
         try:
             if not self._loaded:
@@ -259,8 +257,6 @@ class Room:
                 # The next op, the next change or the periodic check asks again.
                 log.warning("access check failed", extra={"page_id": str(self.page_id)})
 
-    # ---- live authorisation ------------------------------------------------------
-
     async def _check_access(self, conns: list[Connection]) -> None:
         """Ask Postgres what `conns` may do now: close the ones that lost access
         (4401/4403/4404), flip the others between read-only and writable (a
@@ -299,8 +295,6 @@ class Room:
             conn.read_only = verdict.read_only
             if not conn.offer(self._sync_frame(conn)):
                 self._dropped(conn)
-
-    # ---- load, join, leave -----------------------------------------------------
 
     async def _first_load(self) -> Ended | None:
         """Load, retrying a database blip with backoff; joiners wait meanwhile
@@ -392,8 +386,6 @@ class Room:
             self.metrics.ws_dropped.inc()
             log.warning("slow client dropped", extra={"page_id": str(self.page_id)})
         self._leave(conn)
-
-    # ---- ops -------------------------------------------------------------------
 
     async def _apply(self, ops: list[Op]) -> None:
         """Answer resends of ops already in the log, ask the writers' access
@@ -630,8 +622,6 @@ class Room:
         for c in list(self.clients.values()):
             if not c.offer(self._sync_frame(c)):
                 self._dropped(c)
-
-    # ---- snapshots and closing --------------------------------------------------
 
     async def _tick(self) -> None:
         while True:

@@ -104,7 +104,7 @@ async def list_datasets(
     workspace_id: uuid.UUID,
     page: PageRequest,
     datasource_id: uuid.UUID | None = None,
-) -> PageOf:
+) -> PageOf[Dataset]:
     q = res.queries.datasets
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")

@@ -77,7 +77,7 @@ async def target_in_workspace(
 
 async def list_datasources(
     res: Resources, actor: Actor, workspace_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[Datasource]:
     q = res.queries.datasources
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")

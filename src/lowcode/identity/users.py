@@ -49,7 +49,7 @@ async def search_users(
     role: str | None,
     disabled: bool | None,
     page: PageRequest,
-) -> PageOf:
+) -> PageOf[User]:
     """Admin listing: substring search over email and display name, filters, pages."""
     pattern = like_pattern(query.strip()) if query and query.strip() else None
     q = res.queries.identity

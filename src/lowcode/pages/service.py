@@ -53,7 +53,7 @@ async def list_pages(
     query: str | None,
     sort: str,
     page: PageRequest,
-) -> PageOf:
+) -> PageOf[PageSummary]:
     pattern = like_pattern(query.strip()) if query and query.strip() else None
     q = res.queries.pages
     async with res.pool.acquire() as conn:
@@ -217,7 +217,7 @@ async def replace_document(
 
 async def list_revisions(
     res: Resources, actor: Actor, page_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[Revision]:
     q = res.queries.pages
     async with res.pool.acquire() as conn:
         await _page_for(res, conn, actor, page_id, "viewer")

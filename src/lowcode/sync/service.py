@@ -182,7 +182,7 @@ async def _load(
 
 async def list_sync_jobs(
     res: Resources, actor: Actor, workspace_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[SyncJob]:
     q = res.queries.sync
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")
@@ -341,7 +341,7 @@ async def _run_for(
 
 async def list_runs(
     res: Resources, actor: Actor, sync_job_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[SyncRun]:
     q = res.queries.sync
     async with res.pool.acquire() as conn:
         await _load(res, conn, actor, sync_job_id, "viewer")
