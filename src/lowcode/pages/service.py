@@ -10,14 +10,13 @@ import asyncpg
 
 from lowcode.events.publish import access_changed
 from lowcode.identity.models import Actor
-from lowcode.identity.users import like_pattern
 from lowcode.pages import cache, oplog
 from lowcode.pages.document import Document, Patch, new_document
 from lowcode.pages.errors import OpIdReused, PageNotFound, RevisionNotFound
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSummary, Revision
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import VersionConflict
-from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.pagination import PageOf, PageRequest, search_pattern
 from lowcode.resources import Resources
 from lowcode.workspaces.access import require_member_role, require_role
 from lowcode_gen.queries.pages import GetPageForMemberRow, PageSummaryRow
@@ -54,7 +53,7 @@ async def list_pages(
     sort: str,
     page: PageRequest,
 ) -> PageOf[PageSummary]:
-    pattern = like_pattern(query.strip()) if query and query.strip() else None
+    pattern = search_pattern(query)
     q = res.queries.pages
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")

@@ -41,3 +41,13 @@ class PageOf(Generic[T]):
             "page_size": self.page.page_size,
             "total": self.total,
         }
+
+
+def search_pattern(query: str | None) -> str | None:
+    """The ILIKE pattern of a list's `q` parameter: its text, trimmed, matched
+    literally anywhere (`%`, `_` and `\\` escaped); None when there is no text."""
+    text = query.strip() if query else ""
+    if not text:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
