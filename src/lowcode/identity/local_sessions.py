@@ -33,10 +33,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from lowcode.identity.sessions_cache import eviction_channel
 from lowcode.platform.cache import create_redis
 from lowcode.platform.subscriptions import stop_reader
-from lowcode.resources import Resources
+from lowcode.settings import Settings
 
 log = logging.getLogger("lowcode.identity.local_sessions")
 
@@ -133,6 +132,11 @@ class LocalSessions:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
+def eviction_channel(settings: Settings) -> str:
+    """The Redis channel every change to a session is announced on."""
+    return settings.redis_key("session-evictions")
+
+
 def _session_ids(data: Any) -> list[uuid.UUID] | None:
     """The ids a message names; None (evict everything) for one that does not parse."""
     text = data.decode() if isinstance(data, bytes) else str(data)
@@ -143,20 +147,18 @@ def _session_ids(data: Any) -> list[uuid.UUID] | None:
 
 
 @contextlib.asynccontextmanager
-async def held_sessions(res: Resources) -> AsyncIterator[LocalSessions | None]:
+async def held_sessions(settings: Settings) -> AsyncIterator[LocalSessions | None]:
     """The API's in-process session copies, following evictions on a Redis
-    client of its own (a subscription holds its connection), set on `res`."""
-    settings = res.settings
+    client of its own (a subscription holds its connection); built before
+    `Resources`, which holds them."""
     if settings.session_local_ttl_s <= 0 or not settings.redis_url:
         yield None
         return
     redis = create_redis(settings.redis_url, max_connections=2)
-    local = LocalSessions(redis, eviction_channel(res), settings.session_local_ttl_s)
+    local = LocalSessions(redis, eviction_channel(settings), settings.session_local_ttl_s)
     await local.start()
-    res.local_sessions = local
     try:
         yield local
     finally:
-        res.local_sessions = None
         await local.stop()
         await redis.aclose()

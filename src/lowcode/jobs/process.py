@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
 
 import uvicorn
 import uvloop
@@ -89,9 +90,11 @@ async def _serve(settings: Settings) -> int:
     # spans (QueryObserver), under each job's `process` span.
     provider = create_tracer_provider("lowcode-worker")
     async with (
-        open_resources(settings, metrics, provider.get_tracer("lowcode")) as res,
-        running_flags(res),  # jobs read flags as requests do: lowcode.flags.evaluate
+        open_resources(settings, metrics, provider.get_tracer("lowcode")) as clients,
+        # Jobs read flags as requests do: lowcode.flags.evaluate.
+        running_flags(settings, clients.pool, clients.queries) as toggles,
     ):
+        res = replace(clients, flags=toggles.flags, toggles=toggles.sync)
         worker = Worker(res, running, schedules)
         probes = _ProbeServer(
             uvicorn.Config(

@@ -14,7 +14,7 @@ from lowcode.pages.models import Page, parse_version_tag
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
 from lowcode.platform.validation import validated_body
-from lowcode.resources import from_request
+from lowcode.resources import from_request, live_pages_from
 
 
 def _page_reply(page: Page, status: int = 200, location: str | None = None) -> JsonReply:
@@ -68,7 +68,10 @@ async def create_page(token_info: dict[str, Any], workspace_id: str) -> JsonRepl
 
 async def get_page(token_info: dict[str, Any], page_id: str) -> JsonReply:
     page = await service.get_page(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id)
+        from_request(request),
+        Actor.from_token_info(token_info),
+        uuid.UUID(page_id),
+        live_pages_from(request),
     )
     return _page_reply(page)
 
@@ -99,6 +102,7 @@ async def replace_schema(token_info: dict[str, Any], page_id: str) -> JsonReply:
         base_version=base,
         document=body["schema"],
         op_id=body.get("opId"),
+        live_pages=live_pages_from(request),
     )
     return _page_reply(page)
 

@@ -18,7 +18,7 @@ from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSum
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import Forbidden, VersionConflict
 from lowcode.platform.pagination import PageOf, PageRequest
-from lowcode.resources import Resources
+from lowcode.resources import LivePages, Resources
 from lowcode.workspaces.access import require_role
 from lowcode.workspaces.models import role_at_least
 from lowcode_gen.queries.pages import GetPageForMemberRow, PageSummaryRow
@@ -109,14 +109,16 @@ async def create_page(
     return Page(_summary(row), document)
 
 
-async def get_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> Page:
+async def get_page(
+    res: Resources, actor: Actor, page_id: uuid.UUID, live_pages: LivePages | None = None
+) -> Page:
     """The current state: the live room's document when the page is being edited
     in this process, else the snapshot plus the ops after it (cached per version).
     A read never creates anything (no room, no snapshot)."""
     for attempt in range(3):
         async with res.pool.acquire() as conn:
             row = await _page_for(res, conn, actor, page_id, "viewer")
-        live = res.live_pages.live_document(page_id) if res.live_pages else None
+        live = live_pages.live_document(page_id) if live_pages else None
         if live is not None and live[1] == row.version:
             return Page(_summary(row), live[0])
         try:
@@ -192,6 +194,7 @@ async def replace_document(
     base_version: int,
     document: Document,
     op_id: str | None,
+    live_pages: LivePages | None = None,
 ) -> Page:
     """PUT of the whole document at `base_version`, stored as the diff from the
     current document, so it is an op like any other (ordered, broadcast)."""
@@ -217,7 +220,7 @@ async def replace_document(
             )
             oplog.single(result)
     await cache.put(res, page_id, result.version, result.document)
-    return await get_page(res, actor, page_id)
+    return await get_page(res, actor, page_id, live_pages)
 
 
 async def list_revisions(
