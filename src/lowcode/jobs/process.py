@@ -27,8 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lowcode.health.service import readiness
+from lowcode.jobs.catalog import known_entrypoints, selected_entrypoints
 from lowcode.jobs.cron import schedules_from_settings
-from lowcode.jobs.registry import known_entrypoints, selected_entrypoints
 from lowcode.jobs.worker import Worker
 from lowcode.platform.metrics import Metrics
 from lowcode.platform.telemetry import create_tracer_provider
