@@ -27,13 +27,14 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from lowcode.platform.cache import create_redis
+from lowcode.platform.reconnect import reconnect_forever
 from lowcode.platform.subscriptions import stop_reader
 from lowcode.settings import Settings
 
@@ -101,22 +102,11 @@ class LocalSessions:
         self.evict(None)
 
     async def _follow_forever(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                await self._follow_once()
-                attempt = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("session evictions lost", extra={"error": repr(e)})
-            finally:
-                self.subscribed.clear()
-                self.evict(None)
-            await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
-            attempt += 1
+        await reconnect_forever(
+            self._follow_once, delays_s=RETRY_S, log=log, lost="session evictions lost"
+        )
 
-    async def _follow_once(self) -> None:
+    async def _follow_once(self, _connected: Callable[[], None]) -> None:
         pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)
@@ -128,6 +118,11 @@ class LocalSessions:
                     continue
                 self.evict(_session_ids(message.get("data")))
         finally:
+            # Whatever ended it, messages may have been missed from here on.
+            self.subscribed.clear()
+            self.evict(None)
+            # The connection may be the one that just failed; whatever closing
+            # it raises, the next round opens a new one.
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
