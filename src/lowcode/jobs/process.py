@@ -10,11 +10,9 @@ then the process exits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator
 from dataclasses import replace
 
 import uvicorn
@@ -31,6 +29,7 @@ from lowcode.jobs.catalog import known_entrypoints, selected_entrypoints
 from lowcode.jobs.cron import schedules_from_settings
 from lowcode.jobs.worker import Worker
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.serving import Server
 from lowcode.platform.telemetry import create_tracer_provider
 from lowcode.resources import Resources, open_resources
 from lowcode.settings import Settings
@@ -72,14 +71,6 @@ def probe_app(res: Resources, worker: Worker) -> Starlette:
     )
 
 
-class _ProbeServer(uvicorn.Server):
-    """uvicorn without its signal handlers: the worker owns SIGTERM/SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def _serve(settings: Settings) -> int:
     known = known_entrypoints(settings)
     running = selected_entrypoints(settings, known)
@@ -96,7 +87,8 @@ async def _serve(settings: Settings) -> int:
     ):
         res = replace(clients, flags=toggles.flags, toggles=toggles.sync)
         worker = Worker(res, running, schedules)
-        probes = _ProbeServer(
+        # The worker owns SIGTERM/SIGINT (`stop` below), not uvicorn.
+        probes = Server(
             uvicorn.Config(
                 probe_app(res, worker),
                 host=settings.host,
@@ -104,7 +96,8 @@ async def _serve(settings: Settings) -> int:
                 lifespan="off",
                 log_config=None,
                 access_log=False,
-            )
+            ),
+            signals=False,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
