@@ -41,6 +41,7 @@ from lowcode.platform.scratch import (  # noqa: E402
     redis_server,
 )
 from lowcode.settings import PROJECT_ROOT, Settings  # noqa: E402
+from tests.lifespan import with_state  # noqa: E402
 from tests.peers import PeerProcess  # noqa: E402
 
 MIGRATIONS = PROJECT_ROOT / "migrations"
@@ -134,7 +135,7 @@ async def app(settings: Settings, spans: InMemorySpanExporter) -> AsyncIterator[
 
 @pytest.fixture(scope="session")
 async def client(app: LowcodeApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    transport = httpx.ASGITransport(app=with_state(app), client=("203.0.113.7", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from tests.lifespan import with_state
+
 PASSWORD = "correct horse battery"
 
 
@@ -80,6 +82,6 @@ async def readiness(settings: Any) -> httpx.Response:
 
     app = create_app(settings)
     async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=with_state(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             return await c.get("/health/ready")

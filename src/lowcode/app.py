@@ -21,7 +21,9 @@ its headers.
 
 Connexion gets every non-WebSocket scope, so its lifespan (which builds the
 pool, Redis and queries) runs; mounting Connexion inside Starlette would skip
-it. Nothing is built at import time.
+it. Nothing is built at import time. The lifespan yields what requests need
+(ASGI lifespan state); the server copies it into every http and websocket
+scope, the sockets' router included.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connexion import AsyncApp
@@ -69,6 +71,7 @@ from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncp
 from lowcode.platform.trace_redaction import HideSecretsFromTracing, RestoreQuery
 from lowcode.platform.validation import VALIDATORS
 from lowcode.resources import (
+    STATE_LIVE_PAGES,
     STATE_OPERATION_SCOPES,
     STATE_RESOURCES,
     Resources,
@@ -100,14 +103,36 @@ class LowcodeApp:
     tracer_provider: ApiTracerProvider
     connexion: AsyncApp
     ws_router: ASGIApp
-    operation_scopes: dict[str, frozenset[str]]
     methods: MethodIndex
+    documents: Documents
     asgi: ASGIApp = field(init=False)
-    res: Resources | None = None
-    hub: Hub | None = None
-    events: EventBus | None = None
-    routing: Routing | None = None
-    documents: Documents | None = None
+    # The lifespan scope's state, as the server handed it (read, never written
+    # here): after start-up it holds what the lifespan yielded.
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def res(self) -> Resources | None:
+        res: Resources | None = self.state.get(STATE_RESOURCES)
+        return res
+
+    @property
+    def hub(self) -> Hub | None:
+        hub: Hub | None = self.state.get(STATE_HUB)
+        return hub
+
+    @property
+    def events(self) -> EventBus | None:
+        events: EventBus | None = self.state.get(STATE_EVENTS)
+        return events
+
+    @property
+    def operation_scopes(self) -> dict[str, frozenset[str]]:
+        scopes: dict[str, frozenset[str]] = self.state.get(STATE_OPERATION_SCOPES, {})
+        return scopes
+
+    @property
+    def routing(self) -> Routing | None:
+        return self.res.routing if self.res is not None else None
 
     async def begin_shutdown(self) -> None:
         """SIGTERM: readiness fails, rooms snapshot and close their sockets (1012)."""
@@ -119,21 +144,18 @@ class LowcodeApp:
             await self.events.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and "state" in scope:
+            # (Without it, Starlette's lifespan refuses to start.)
+            self.state = scope["state"]
         await self.asgi(scope, receive, send)
 
     async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            state = scope.setdefault("state", {})
-            state[STATE_RESOURCES] = self.res
-            state[STATE_OPERATION_SCOPES] = self.operation_scopes
-            state[STATE_HUB] = self.hub
-            state[STATE_EVENTS] = self.events
         if scope["type"] == "websocket":
             await self.ws_router(scope, receive, send)
             return
         if scope["type"] == "http" and await self._answered_at_the_edge(scope, send):
             return
-        if scope["type"] == "http" and self.documents and await self.documents.serve(scope, send):
+        if scope["type"] == "http" and await self.documents.serve(scope, send):
             return
         await self.connexion(scope, receive, send)
 
@@ -228,31 +250,48 @@ def create_app(
 
     # Copied before Connexion resolves (and adds to) the spec it is given.
     documents = Documents(spec, settings.asyncapi_file)
-    holder: dict[str, LowcodeApp] = {}
+    scopes = operation_scopes(spec)
 
     @asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
-        app = holder["app"]
+    async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
         instrument_asyncpg(tracer_provider)
         async with (
-            open_resources(settings, metrics, tracer) as res,
-            running_toggles(res, operations) as routing,
-            held_sessions(res),
+            open_resources(settings, metrics, tracer) as clients,
+            running_toggles(
+                settings, clients.pool, clients.queries, metrics, tracer, operations
+            ) as toggles,
+            held_sessions(settings) as local_sessions,
         ):
-            app.res = res
-            app.routing = routing
-            if settings.page_local_cache_bytes > 0:
-                res.page_documents = LocalDocuments(settings.page_local_cache_bytes)
-            app.hub = Hub(res)
-            res.live_pages = app.hub
-            await app.hub.start()
-            app.events = EventBus(res, app.hub)
-            await app.events.start()
+            res = replace(
+                clients,
+                flags=toggles.flags,
+                routing=toggles.routing,
+                toggles=toggles.sync,
+                local_sessions=local_sessions,
+                page_documents=(
+                    LocalDocuments(settings.page_local_cache_bytes)
+                    if settings.page_local_cache_bytes > 0
+                    else None
+                ),
+            )
+            hub = Hub(res)
+            await hub.start()
+            events = EventBus(res, hub)
+            await events.start()
             log.info("started", extra={"port": settings.port})
             try:
-                yield
+                yield {
+                    STATE_RESOURCES: res,
+                    STATE_OPERATION_SCOPES: scopes,
+                    STATE_HUB: hub,
+                    STATE_LIVE_PAGES: hub,
+                    STATE_EVENTS: events,
+                }
             finally:
-                await app.begin_shutdown()
+                # As on SIGTERM (server.py), for servers that did not send it.
+                res.shutting_down.set()
+                await hub.shutdown()
+                await events.stop()
         if isinstance(tracer_provider, TracerProvider):
             tracer_provider.shutdown()
         log.info("stopped")
@@ -301,11 +340,9 @@ def create_app(
                 ]
             )
         ),
-        operation_scopes(spec),
         MethodIndex(spec),
+        documents,
     )
-    holder["app"] = app
-    app.documents = documents
     admitted = AdmissionGate(
         app.dispatch,
         max_in_flight=settings.http_max_in_flight,

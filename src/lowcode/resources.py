@@ -1,4 +1,11 @@
-"""What the lifespan builds and every handler, service and job receives explicitly."""
+"""What the lifespan builds and every handler, service and job receives explicitly.
+
+`Resources` is frozen: each process builds its clients (`open_resources`), then
+what it holds besides (toggles, local session copies), and only then the
+bundle its requests and jobs see. The parts it holds (pools, caches, stores,
+tables) exist before it does, so their modules take the clients they use and
+never import this one.
+"""
 
 from __future__ import annotations
 
@@ -18,29 +25,33 @@ from redis.asyncio import Redis
 from lowcode.datasources.hosts import HostPolicy
 from lowcode.datasources.pools import DatasourcePools
 from lowcode.datasources.secrets import PasswordBox
+from lowcode.identity.local_sessions import LocalSessions
+from lowcode.identity.tokens import TokenService
+from lowcode.pages.cache import LocalDocuments
 from lowcode.platform.cache import create_redis
 from lowcode.platform.db import QueryObserver, create_pool, load_queries, pool_stats
 from lowcode.platform.grpc import GrpcTarget, TargetPolicy
 from lowcode.platform.metrics import Metrics
 from lowcode.platform.ratelimit import RateLimiter
+from lowcode.platform.table_sync import TableSync
+from lowcode.routing.state import Routing
 from lowcode.settings import DEV_DATASOURCE_KEY, Settings
 from lowcode_gen.queries import ROW_TYPES, Queries
 
 if TYPE_CHECKING:
+    # For the type only: importing it runs `lowcode.flags`, whose public
+    # `evaluate` is a service (it takes `Resources`).
     from lowcode.flags.store import FlagStore
-    from lowcode.identity.local_sessions import LocalSessions
-    from lowcode.identity.tokens import TokenService
-    from lowcode.pages.cache import LocalDocuments
-    from lowcode.platform.table_sync import TableSync
-    from lowcode.routing.state import Routing
 
 log = logging.getLogger("lowcode.resources")
 
 STATE_RESOURCES = "lowcode.resources"
 STATE_OPERATION_SCOPES = "lowcode.operation_scopes"
+# The hub's rooms as `LivePages` (pages read an open room's document).
+STATE_LIVE_PAGES = "lowcode.live_pages"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Resources:
     settings: Settings
     pool: asyncpg.Pool
@@ -56,9 +67,6 @@ class Resources:
     # Set when SIGTERM arrives (before uvicorn stops accepting) so readiness
     # fails first and load balancers drain this instance.
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
-    # The documents of the pages being edited in this process (the hub's rooms),
-    # so a read of a live page needs neither the op log nor the cache.
-    live_pages: LivePages | None = None
     # Session state held in this process for a few seconds, evicted on every
     # node through Redis pub/sub (`identity.local_sessions`); None: not held.
     local_sessions: LocalSessions | None = None
@@ -129,6 +137,10 @@ def datasource_pools(settings: Settings, metrics: Metrics) -> DatasourcePools:
 
 
 class LivePages(Protocol):
+    """The documents of the pages being edited in this process (the hub's
+    rooms), so a read of a live page needs neither the op log nor the cache.
+    Built after `Resources` (the hub uses it), so passed where it is read."""
+
     def live_document(self, page_id: uuid.UUID) -> tuple[Any, int] | None:
         """(document, version) of an open room; its version is committed."""
 
@@ -137,9 +149,8 @@ class LivePages(Protocol):
 async def open_resources(
     settings: Settings, metrics: Metrics, tracer: Tracer
 ) -> AsyncIterator[Resources]:
-    """Pools and clients for one process (the API, the worker, a CLI command)."""
-    from lowcode.identity.tokens import TokenService
-
+    """Pools and clients for one process (the API, the worker, a CLI command);
+    the process adds what it holds besides with `dataclasses.replace`."""
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError(
             "DATABASE_URL and REDIS_URL must be set (`lowcode dev` starts embedded servers)"
@@ -189,7 +200,12 @@ async def open_resources(
 
 
 def from_request(request: ConnexionRequest) -> Resources:
-    """The app's resources, as the scope-type dispatcher put them on every request."""
+    """The app's resources, from the lifespan state the server copies into every scope."""
     res = request.scope["state"][STATE_RESOURCES]
     assert isinstance(res, Resources)
     return res
+
+
+def live_pages_from(request: ConnexionRequest) -> LivePages | None:
+    live: LivePages | None = request.scope["state"].get(STATE_LIVE_PAGES)
+    return live

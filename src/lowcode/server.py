@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import socket
-import threading
-from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lowcode.app import LowcodeApp, create_app
+from lowcode.platform.serving import Server
 from lowcode.settings import Settings
 
 log = logging.getLogger("lowcode.server")
 
 
-class _Server(uvicorn.Server):
+class _Server(Server):
     """uvicorn, but readiness turns 503 the moment SIGTERM/SIGINT arrives —
     before uvicorn stops accepting — so probes see the drain first."""
 
@@ -43,21 +40,6 @@ class _Server(uvicorn.Server):
                 lambda: self.loop.create_task(self.lowcode.begin_shutdown())  # type: ignore[union-attr]
             )
         super().handle_exit(sig, frame)
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # uvicorn re-raises the captured signal after shutdown, which kills the
-        # process before our `finally` blocks stop the embedded servers; here the
-        # signal only starts the shutdown and the process then exits normally.
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        original = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in original.items():
-                signal.signal(sig, handler)
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):

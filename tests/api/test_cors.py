@@ -7,6 +7,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from lowcode.app import create_app
+from tests.lifespan import with_state
 
 ALLOWED = "https://app.example.com"
 
@@ -18,7 +19,7 @@ async def cors_app(settings, **update):
 async def test_preflights_and_errors_carry_cors_headers_for_allowed_origins_only(settings):
     app = await cors_app(settings, http_auth_max_body_bytes=1024)
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.50", 4000))
+        transport = httpx.ASGITransport(app=with_state(app), client=("203.0.113.50", 4000))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             preflight = {
                 "Access-Control-Request-Method": "POST",

@@ -14,6 +14,7 @@ import yaml
 from lowcode.platform.documents import public
 from lowcode.settings import PROJECT_ROOT
 from tests.api.collab.conftest import live  # noqa: F401  (the uvicorn-served session app)
+from tests.lifespan import with_state
 
 OPENAPI = PROJECT_ROOT / "api/openapi/openapi.yaml"
 ASYNCAPI = PROJECT_ROOT / "api/asyncapi/collab.yaml"
@@ -41,7 +42,7 @@ async def test_openapi_json_is_the_spec_as_written_with_a_real_servers_entry(cli
 
 
 async def test_behind_a_path_prefix_the_servers_entry_names_it(app):
-    transport = httpx.ASGITransport(app=app, root_path="/backend")
+    transport = httpx.ASGITransport(app=with_state(app), root_path="/backend")
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         served = (await c.get("/openapi.json")).json()
     assert served["servers"] == [{"url": "/backend/", "description": "this server"}]

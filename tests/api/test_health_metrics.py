@@ -3,6 +3,7 @@
 import uuid
 
 from lowcode.platform.scratch import create_database, drop_database
+from tests.lifespan import with_state
 from tests.support import readiness
 
 
@@ -99,7 +100,7 @@ async def test_metrics_are_not_served_to_public_addresses(settings):
         async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
 
             async def scrape(ip: str, headers=None):
-                transport = httpx.ASGITransport(app=app, client=(ip, 4000))
+                transport = httpx.ASGITransport(app=with_state(app), client=(ip, 4000))
                 async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
                     return await c.get("/metrics", headers=headers or {})
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.api.collab.processes import ServerProcess, server
+from tests.lifespan import with_state
 from tests.support import Account, make_page, make_workspace, signup
 
 
@@ -355,7 +356,7 @@ async def test_a_slow_body_is_cut_off_at_the_read_deadline(settings):
         yield b'"password": "x"}'
 
     async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=with_state(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             started = time.monotonic()
             response = await c.post(

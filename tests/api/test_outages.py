@@ -15,6 +15,7 @@ from asgi_lifespan import LifespanManager
 
 from lowcode.app import create_app
 from lowcode.settings import Settings
+from tests.lifespan import with_state
 from tests.outage import TcpProxy
 from tests.support import PASSWORD, make_workspace, signup, unique_email
 
@@ -25,7 +26,7 @@ ACQUIRE_TIMEOUT_S = 1.5
 async def app_through(settings: Settings, **update: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update=update))
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 40000))
+        transport = httpx.ASGITransport(app=with_state(app), client=("198.51.100.9", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as c:
             yield c
 

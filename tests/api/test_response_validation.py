@@ -9,6 +9,7 @@ from asgi_lifespan import LifespanManager
 
 from lowcode.app import create_app
 from lowcode.settings import PROJECT_ROOT
+from tests.lifespan import with_state
 
 
 async def test_the_500_problem_carries_the_validation_reason(settings, tmp_path):
@@ -20,7 +21,7 @@ async def test_the_500_problem_carries_the_validation_reason(settings, tmp_path)
     path.write_text(yaml.safe_dump(spec))
     app = create_app(settings.model_copy(update={"openapi_file": path}))
     async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=with_state(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             response = await c.get("/health/live")
         # Stopping while the event bus is still subscribing hangs its shutdown

@@ -13,6 +13,7 @@ import pytest
 from pgqueuer.models import Schedule
 
 from lowcode.jobs import CronTick, Entrypoint
+from lowcode.jobs.catalog import builtin_entrypoints
 from lowcode.jobs.cron import (
     CronSchedule,
     fire,
@@ -20,7 +21,6 @@ from lowcode.jobs.cron import (
     pgqueuer_expression,
     schedules_from_settings,
 )
-from lowcode.jobs.registry import builtin_entrypoints
 from tests.jobs_support import LOWCODE, create_test_tables, job_resources, unique, worker_env
 
 

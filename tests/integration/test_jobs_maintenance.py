@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lowcode.identity.jobs import CLEANUP_SESSIONS
 from lowcode.jobs import CronTick, JobContext
-from lowcode.jobs.maintenance import CLEANUP_SESSIONS, COMPACT_PAGE_OPS, PRUNE_HISTORY
+from lowcode.jobs.maintenance import PRUNE_HISTORY
+from lowcode.pages.jobs import COMPACT_PAGE_OPS
 from lowcode.platform.db import transaction
 from tests.jobs_support import job_resources
 from tests.support import make_page, make_workspace, signup

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -24,6 +25,7 @@ from lowcode.collab.inbox import AccessChanged, HeadMoved, Join, Leave, Shutdown
 from lowcode.collab.room import CLOSE_QUEUED, Ended, Room, RoomState
 from lowcode.pages.oplog import NOTIFY_CHANNEL, BatchedWriter
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.reconnect import reconnect_forever
 from lowcode.platform.websocket.limits import Admission, TokenBucket
 from lowcode.platform.websocket.protocol import Protocol, load_protocol
 from lowcode.resources import Resources
@@ -101,6 +103,8 @@ class Hub:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         if self._listener is not None:
+            # The listen task closed it on its way out, unless it was cancelled
+            # before its `try`; whatever close() says, shutdown goes on.
             with contextlib.suppress(Exception):
                 await self._listener.close()
 
@@ -189,20 +193,15 @@ class Hub:
             self.access_changed(everyone=True)
 
     async def _listen_forever(self) -> None:
-        attempt = 0
-        while not self.closing:
-            try:
-                await self._listen_once()
-                attempt = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("op-log listener lost", extra={"error": str(e)})
-            delay = LISTEN_RETRY_S[min(attempt, len(LISTEN_RETRY_S) - 1)]
-            attempt += 1
-            await asyncio.sleep(delay)
+        await reconnect_forever(
+            self._listen_once,
+            delays_s=LISTEN_RETRY_S,
+            log=log,
+            lost="op-log listener lost",
+            running=lambda: not self.closing,
+        )
 
-    async def _listen_once(self) -> None:
+    async def _listen_once(self, _connected: Callable[[], None]) -> None:
         assert self.res.settings.database_url
         lost = asyncio.Event()
         conn = await asyncpg.connect(
@@ -223,8 +222,10 @@ class Hub:
                 if not lost.is_set():
                     await conn.fetchval("SELECT 1", timeout=5)
         finally:
-            with contextlib.suppress(Exception):
-                await conn.close()
+            # Usually dead by now (lost, or a probe failed): terminate() does
+            # not wait on the peer, where close() could hang on a silent one
+            # (asyncpg's pool terminates its broken connections likewise).
+            conn.terminate()
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:

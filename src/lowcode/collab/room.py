@@ -176,7 +176,7 @@ class Room:
                         ended = Ended.IDLE
                 if ended is not None:
                     return ended
-        except Exception:
+        except Exception:  # whatever broke the room, its sockets hear 1011, not silence
             log.exception("room failed", extra={"page_id": str(self.page_id)})
             self._close_all(1011, "room failed")
             return Ended.FAILED

@@ -1,10 +1,9 @@
 """A datasource's live catalog (tables → columns → types) from its
-information_schema, cached briefly per datasource version."""
+information_schema, cached briefly per datasource version (the cache lives
+with the datasource's pool: `pools.CatalogCache`)."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -21,24 +20,6 @@ if TYPE_CHECKING:
 # A catalog beyond this is cut (and validation may then report a real table
 # as unknown); it bounds the memory and the request sent to the SQL service.
 MAX_CATALOG_COLUMNS = 50_000
-
-
-class CatalogCache:
-    def __init__(self, ttl_s: float) -> None:
-        self.ttl_s = ttl_s
-        self._entries: dict[uuid.UUID, tuple[int, float, Catalog]] = {}
-
-    def get(self, datasource_id: uuid.UUID, version: int) -> Catalog | None:
-        entry = self._entries.get(datasource_id)
-        if entry is None or entry[0] != version or entry[1] < time.monotonic():
-            return None
-        return entry[2]
-
-    def put(self, datasource_id: uuid.UUID, version: int, catalog: Catalog) -> None:
-        self._entries[datasource_id] = (version, time.monotonic() + self.ttl_s, catalog)
-
-    def forget(self, datasource_id: uuid.UUID) -> None:
-        self._entries.pop(datasource_id, None)
 
 
 def _tables(rows: Iterable[tuple[str, str, str, str, bool]]) -> tuple[CatalogTable, ...]:

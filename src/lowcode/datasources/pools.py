@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from lowcode.datasources.catalog import CatalogCache
 from lowcode.datasources.errors import DatasourceUnreachable
 from lowcode.datasources.hosts import HostPolicy
 from lowcode.datasources.models import ConnectionTarget
 from lowcode.platform.metrics import Metrics
+from lowcode.sql.models import Catalog
 
 log = logging.getLogger("lowcode.datasources")
 
@@ -57,6 +57,24 @@ def describe_connect_error(e: BaseException) -> str:
     if isinstance(e, ConnectionRefusedError):
         return "connection refused"
     return f"{type(e).__name__}: {e}"[:300]
+
+
+class CatalogCache:
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[uuid.UUID, tuple[int, float, Catalog]] = {}
+
+    def get(self, datasource_id: uuid.UUID, version: int) -> Catalog | None:
+        entry = self._entries.get(datasource_id)
+        if entry is None or entry[0] != version or entry[1] < time.monotonic():
+            return None
+        return entry[2]
+
+    def put(self, datasource_id: uuid.UUID, version: int, catalog: Catalog) -> None:
+        self._entries[datasource_id] = (version, time.monotonic() + self.ttl_s, catalog)
+
+    def forget(self, datasource_id: uuid.UUID) -> None:
+        self._entries.pop(datasource_id, None)
 
 
 @dataclass

@@ -11,6 +11,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio.client import PubSub
@@ -19,6 +20,7 @@ from redis.exceptions import RedisError
 from lowcode.events.publish import access_channel, user_channel
 from lowcode.identity.authenticate import session_live
 from lowcode.platform.cache import create_redis
+from lowcode.platform.reconnect import reconnect_forever
 from lowcode.platform.subscriptions import stop_reader
 from lowcode.platform.websocket.access import SESSION_ENDED
 from lowcode.platform.websocket.connection import Connection
@@ -103,29 +105,34 @@ class EventBus:
                 self.connections.pop(str(user_id), None)
 
     async def _listen_forever(self) -> None:
-        attempt = 0
-        while True:
-            pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.psubscribe(self._prefix + "*")
-                await pubsub.subscribe(self._access.decode())
-                self.subscribed.set()
-                attempt = 0
-                # Changes announced while we were not subscribed are lost:
-                # every socket on this node is checked again.
-                self._access_changed(None)
-                async for message in pubsub.listen():
-                    self._deliver(message)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as e:
-                self.subscribed.clear()
-                log.warning("event subscription lost", extra={"error": str(e)})
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
-            attempt += 1
+        await reconnect_forever(
+            self._listen_once,
+            delays_s=RETRY_S,
+            log=log,
+            lost="event subscription lost",
+            retry_on=(RedisError, OSError),
+        )
+
+    async def _listen_once(self, connected: Callable[[], None]) -> None:
+        pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.psubscribe(self._prefix + "*")
+            await pubsub.subscribe(self._access.decode())
+            self.subscribed.set()
+            connected()
+            # Changes announced while we were not subscribed are lost:
+            # every socket on this node is checked again.
+            self._access_changed(None)
+            async for message in pubsub.listen():
+                self._deliver(message)
+        except (RedisError, OSError):
+            self.subscribed.clear()
+            raise
+        finally:
+            # The connection may be the one that just failed; whatever closing
+            # it raises, the next round opens a new one.
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _deliver(self, message: dict[str, object]) -> None:
         channel = message.get("channel")
@@ -175,7 +182,7 @@ class EventBus:
                 continue
             try:
                 live = await session_live(self.res, conn.session_id)
-            except Exception as e:
+            except Exception as e:  # an outage ends no session: the next check asks again
                 log.warning("session check failed", extra={"error": str(e)})
                 return
             if not live:

@@ -91,7 +91,7 @@ async def put_flag(res: Resources, actor: Actor, key: str, spec: FlagWrite) -> t
         "flag changed",
         extra={"flag": key, "actor": str(actor.user_id), "inserted": row.created, **_audit(flag)},
     )
-    await store_of(res).reload(res)
+    await store_of(res).reload(res.pool, res.queries)
     return flag, row.created
 
 
@@ -102,7 +102,7 @@ async def delete_flag(res: Resources, actor: Actor, key: str) -> None:
             raise FlagNotFound(key)
         await q.notify_flags_changed(conn)
     log.info("flag deleted", extra={"flag": key, "actor": str(actor.user_id)})
-    await store_of(res).reload(res)
+    await store_of(res).reload(res.pool, res.queries)
 
 
 def _audit(flag: Flag) -> dict[str, object]:

@@ -13,7 +13,8 @@ import uuid
 from collections.abc import Mapping
 
 from lowcode.flags.evaluation import Evaluation, Flag, evaluate_flag, not_found
-from lowcode.resources import Resources
+from lowcode.platform.db import Pool
+from lowcode_gen.queries import Queries
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
@@ -29,10 +30,10 @@ class FlagStore:
         # table after a newer one.
         self._lock = asyncio.Lock()
 
-    async def reload(self, res: Resources) -> None:
+    async def reload(self, pool: Pool, queries: Queries) -> None:
         async with self._lock:
-            async with res.pool.acquire() as conn:
-                rows = [Flag.from_row(r) async for r in res.queries.flags.list_flags(conn)]
+            async with pool.acquire() as conn:
+                rows = [Flag.from_row(r) async for r in queries.flags.list_flags(conn)]
             self._flags = self._defaults | {f.key: f for f in rows}
 
     def default_for(self, key: str) -> Flag | None:

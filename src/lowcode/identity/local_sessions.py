@@ -27,16 +27,16 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from lowcode.identity.sessions_cache import eviction_channel
 from lowcode.platform.cache import create_redis
+from lowcode.platform.reconnect import reconnect_forever
 from lowcode.platform.subscriptions import stop_reader
-from lowcode.resources import Resources
+from lowcode.settings import Settings
 
 log = logging.getLogger("lowcode.identity.local_sessions")
 
@@ -102,22 +102,11 @@ class LocalSessions:
         self.evict(None)
 
     async def _follow_forever(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                await self._follow_once()
-                attempt = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("session evictions lost", extra={"error": repr(e)})
-            finally:
-                self.subscribed.clear()
-                self.evict(None)
-            await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
-            attempt += 1
+        await reconnect_forever(
+            self._follow_once, delays_s=RETRY_S, log=log, lost="session evictions lost"
+        )
 
-    async def _follow_once(self) -> None:
+    async def _follow_once(self, _connected: Callable[[], None]) -> None:
         pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)
@@ -129,8 +118,18 @@ class LocalSessions:
                     continue
                 self.evict(_session_ids(message.get("data")))
         finally:
+            # Whatever ended it, messages may have been missed from here on.
+            self.subscribed.clear()
+            self.evict(None)
+            # The connection may be the one that just failed; whatever closing
+            # it raises, the next round opens a new one.
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def eviction_channel(settings: Settings) -> str:
+    """The Redis channel every change to a session is announced on."""
+    return settings.redis_key("session-evictions")
 
 
 def _session_ids(data: Any) -> list[uuid.UUID] | None:
@@ -143,20 +142,18 @@ def _session_ids(data: Any) -> list[uuid.UUID] | None:
 
 
 @contextlib.asynccontextmanager
-async def held_sessions(res: Resources) -> AsyncIterator[LocalSessions | None]:
+async def held_sessions(settings: Settings) -> AsyncIterator[LocalSessions | None]:
     """The API's in-process session copies, following evictions on a Redis
-    client of its own (a subscription holds its connection), set on `res`."""
-    settings = res.settings
+    client of its own (a subscription holds its connection); built before
+    `Resources`, which holds them."""
     if settings.session_local_ttl_s <= 0 or not settings.redis_url:
         yield None
         return
     redis = create_redis(settings.redis_url, max_connections=2)
-    local = LocalSessions(redis, eviction_channel(res), settings.session_local_ttl_s)
+    local = LocalSessions(redis, eviction_channel(settings), settings.session_local_ttl_s)
     await local.start()
-    res.local_sessions = local
     try:
         yield local
     finally:
-        res.local_sessions = None
         await local.stop()
         await redis.aclose()

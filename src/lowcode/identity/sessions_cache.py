@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
+from lowcode.identity.local_sessions import eviction_channel
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.identity.sessions")
@@ -40,11 +41,6 @@ class SessionState:
     user_id: uuid.UUID
     role: str
     active: bool
-
-
-def eviction_channel(res: Resources) -> str:
-    """Where session changes are announced to every node (`local_sessions`)."""
-    return res.settings.redis_key("session-evictions")
 
 
 def _key(res: Resources, session_id: uuid.UUID) -> str:
@@ -150,4 +146,4 @@ async def _evict_everywhere(res: Resources, ids: list[uuid.UUID]) -> None:
     if res.local_sessions is not None:
         res.local_sessions.evict(ids)
     if ids:
-        await res.redis.publish(eviction_channel(res), ",".join(str(s) for s in ids))
+        await res.redis.publish(eviction_channel(res.settings), ",".join(str(s) for s in ids))

@@ -10,11 +10,10 @@ then the process exits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from dataclasses import replace
 
 import uvicorn
 import uvloop
@@ -26,10 +25,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lowcode.health.service import readiness
+from lowcode.jobs.catalog import known_entrypoints, selected_entrypoints
 from lowcode.jobs.cron import schedules_from_settings
-from lowcode.jobs.registry import known_entrypoints, selected_entrypoints
 from lowcode.jobs.worker import Worker
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.serving import Server
 from lowcode.platform.telemetry import create_tracer_provider
 from lowcode.resources import Resources, open_resources
 from lowcode.settings import Settings
@@ -71,14 +71,6 @@ def probe_app(res: Resources, worker: Worker) -> Starlette:
     )
 
 
-class _ProbeServer(uvicorn.Server):
-    """uvicorn without its signal handlers: the worker owns SIGTERM/SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def _serve(settings: Settings) -> int:
     known = known_entrypoints(settings)
     running = selected_entrypoints(settings, known)
@@ -89,11 +81,14 @@ async def _serve(settings: Settings) -> int:
     # spans (QueryObserver), under each job's `process` span.
     provider = create_tracer_provider("lowcode-worker")
     async with (
-        open_resources(settings, metrics, provider.get_tracer("lowcode")) as res,
-        running_flags(res),  # jobs read flags as requests do: lowcode.flags.evaluate
+        open_resources(settings, metrics, provider.get_tracer("lowcode")) as clients,
+        # Jobs read flags as requests do: lowcode.flags.evaluate.
+        running_flags(settings, clients.pool, clients.queries) as toggles,
     ):
+        res = replace(clients, flags=toggles.flags, toggles=toggles.sync)
         worker = Worker(res, running, schedules)
-        probes = _ProbeServer(
+        # The worker owns SIGTERM/SIGINT (`stop` below), not uvicorn.
+        probes = Server(
             uvicorn.Config(
                 probe_app(res, worker),
                 host=settings.host,
@@ -101,7 +96,8 @@ async def _serve(settings: Settings) -> int:
                 lifespan="off",
                 log_config=None,
                 access_log=False,
-            )
+            ),
+            signals=False,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -1,22 +1,20 @@
 """Entrypoints: a name, a pydantic payload model, a handler and its policy.
 
 Each context that has background work declares its entrypoints as module
-constants (see `maintenance.py`); `load_entrypoints` collects the built-in
-ones plus any named by WORKER_IMPORTS and keeps those WORKER_ENTRYPOINTS asks
-for. Nothing registers itself at import time.
+constants in its `jobs` module (`identity/jobs.py`, `pages/jobs.py`, …);
+`jobs.catalog` collects them, plus any named by WORKER_IMPORTS. This module
+imports none of them, so every context can import it. Nothing registers
+itself at import time.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-
-from lowcode.settings import Settings
 
 if TYPE_CHECKING:
     from lowcode.resources import Resources
@@ -83,52 +81,3 @@ class Entrypoint(Generic[P]):
             return self.payload.model_validate_json(raw if raw is not None else b"{}")
         except ValidationError as e:
             raise InvalidPayload(f"payload does not fit {self.name}: {e}") from e
-
-
-def builtin_entrypoints() -> list[Entrypoint[Any]]:
-    from lowcode.jobs.maintenance import ENTRYPOINTS
-    from lowcode.sync.schedule import ENTRYPOINTS as SYNC_ENTRYPOINTS
-
-    return [*ENTRYPOINTS, *SYNC_ENTRYPOINTS]
-
-
-def _imported(spec: str) -> Iterable[Entrypoint[Any]]:
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"WORKER_IMPORTS entry {spec!r} is not `module:attribute`")
-    found = getattr(importlib.import_module(module_name), attribute)
-    items = list(found)
-    for item in items:
-        if not isinstance(item, Entrypoint):
-            raise ValueError(f"{spec} holds {item!r}, not an Entrypoint")
-    return items
-
-
-def split_names(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def known_entrypoints(settings: Settings) -> dict[str, Entrypoint[Any]]:
-    """Every entrypoint this process knows: built-in and WORKER_IMPORTS."""
-    known: dict[str, Entrypoint[Any]] = {}
-    candidates = builtin_entrypoints()
-    for spec in split_names(settings.worker_imports):
-        candidates.extend(_imported(spec))
-    for ep in candidates:
-        if ep.name in known and known[ep.name] is not ep:
-            raise ValueError(f"two entrypoints are named {ep.name!r}")
-        known[ep.name] = ep
-    return known
-
-
-def selected_entrypoints(
-    settings: Settings, known: dict[str, Entrypoint[Any]]
-) -> dict[str, Entrypoint[Any]]:
-    """The entrypoints this worker runs: WORKER_ENTRYPOINTS, or all it knows."""
-    wanted = split_names(settings.worker_entrypoints)
-    if not wanted:
-        return dict(known)
-    unknown = sorted(set(wanted) - set(known))
-    if unknown:
-        raise ValueError(f"WORKER_ENTRYPOINTS names unknown entrypoints: {', '.join(unknown)}")
-    return {name: known[name] for name in wanted}

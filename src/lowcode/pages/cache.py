@@ -14,12 +14,15 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
+from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
 
 from lowcode.pages.document import Document
 from lowcode.platform import jsoncodec
-from lowcode.resources import Resources
+from lowcode.platform.metrics import Metrics
+from lowcode.settings import Settings
 
 log = logging.getLogger("lowcode.pages.cache")
 
@@ -27,49 +30,61 @@ BUILD_LOCK_TIMEOUT_S = 10.0
 BUILD_WAIT_S = 3.0
 
 
-def _key(res: Resources, page_id: uuid.UUID, version: int) -> str:
-    return res.settings.redis_key("page", str(page_id), "v", str(version))
+class CacheClients(Protocol):
+    """What the cache uses of the process's clients (`Resources` is one; this
+    module is below it and does not import it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def redis(self) -> Redis: ...
+    @property
+    def metrics(self) -> Metrics: ...
 
 
-async def get(res: Resources, page_id: uuid.UUID, version: int) -> Document | None:
+def _key(clients: CacheClients, page_id: uuid.UUID, version: int) -> str:
+    return clients.settings.redis_key("page", str(page_id), "v", str(version))
+
+
+async def get(clients: CacheClients, page_id: uuid.UUID, version: int) -> Document | None:
     try:
-        raw = await res.redis.get(_key(res, page_id, version))
+        raw = await clients.redis.get(_key(clients, page_id, version))
     except RedisError as e:
         log.warning("page cache unavailable", extra={"error": str(e)})
         return None
-    res.metrics.cache_requests.labels("page", "hit" if raw else "miss").inc()
+    clients.metrics.cache_requests.labels("page", "hit" if raw else "miss").inc()
     return jsoncodec.loads(raw) if raw else None
 
 
-async def put(res: Resources, page_id: uuid.UUID, version: int, document: Document) -> None:
+async def put(clients: CacheClients, page_id: uuid.UUID, version: int, document: Document) -> None:
     """Cache a version just committed, dropping the one before it: a page keeps
     about one cached document however fast it is written (100 patches a second
     to a 2 MiB page would otherwise pile up 200 MiB a second until the TTL)."""
     try:
-        async with res.redis.pipeline(transaction=False) as pipe:
+        async with clients.redis.pipeline(transaction=False) as pipe:
             pipe.set(
-                _key(res, page_id, version),
+                _key(clients, page_id, version),
                 jsoncodec.dumpb(document),
-                ex=res.settings.page_cache_ttl_s,
+                ex=clients.settings.page_cache_ttl_s,
             )
             if version > 1:
-                pipe.delete(_key(res, page_id, version - 1))
+                pipe.delete(_key(clients, page_id, version - 1))
             await pipe.execute()
     except RedisError as e:
         log.warning("could not cache page", extra={"error": str(e)})
 
 
 async def get_or_build(
-    res: Resources,
+    clients: CacheClients,
     page_id: uuid.UUID,
     version: int,
     build: Callable[[], Awaitable[Document]],
 ) -> Document:
-    cached = await get(res, page_id, version)
+    cached = await get(clients, page_id, version)
     if cached is not None:
         return cached
-    lock = res.redis.lock(
-        _key(res, page_id, version) + ":build",
+    lock = clients.redis.lock(
+        _key(clients, page_id, version) + ":build",
         timeout=BUILD_LOCK_TIMEOUT_S,
         blocking_timeout=BUILD_WAIT_S,
     )
@@ -80,11 +95,11 @@ async def get_or_build(
     try:
         if acquired:
             # Someone may have built it while we waited for the lock.
-            cached = await get(res, page_id, version)
+            cached = await get(clients, page_id, version)
             if cached is not None:
                 return cached
         document = await build()
-        await put(res, page_id, version, document)
+        await put(clients, page_id, version, document)
         return document
     finally:
         if acquired:

@@ -14,6 +14,7 @@ from lowcode.pages.models import Page, parse_version_tag
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
 from lowcode.platform.validation import validated_body
+from lowcode.resources import live_pages_from
 
 
 def _page_reply(page: Page, status: int = 200, location: str | None = None) -> JsonReply:
@@ -64,7 +65,7 @@ async def create_page(token_info: dict[str, Any], workspace_id: str) -> JsonRepl
 
 
 async def get_page(token_info: dict[str, Any], page_id: str) -> JsonReply:
-    page = await service.get_page(*caller(token_info), uuid.UUID(page_id))
+    page = await service.get_page(*caller(token_info), uuid.UUID(page_id), live_pages_from(request))
     return _page_reply(page)
 
 
@@ -89,6 +90,7 @@ async def replace_schema(token_info: dict[str, Any], page_id: str) -> JsonReply:
         base_version=base,
         document=body["schema"],
         op_id=body.get("opId"),
+        live_pages=live_pages_from(request),
     )
     return _page_reply(page)
 

@@ -371,7 +371,7 @@ class BatchedWriter:
         try:
             async with self.res.pool.acquire() as conn:
                 moved = await write.run(self.res, conn)
-        except Exception as e:
+        except Exception as e:  # the writer's caller raises it; the flusher carries on
             if not future.done():
                 future.set_exception(e)
             return

@@ -17,7 +17,7 @@ from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSum
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import VersionConflict
 from lowcode.platform.pagination import PageOf, PageRequest, search_pattern
-from lowcode.resources import Resources
+from lowcode.resources import LivePages, Resources
 from lowcode.workspaces.access import require_member_role, require_role
 from lowcode_gen.queries.pages import GetPageForMemberRow, PageSummaryRow
 
@@ -103,14 +103,16 @@ async def create_page(
     return Page(_summary(row), document)
 
 
-async def get_page(res: Resources, actor: Actor, page_id: uuid.UUID) -> Page:
+async def get_page(
+    res: Resources, actor: Actor, page_id: uuid.UUID, live_pages: LivePages | None = None
+) -> Page:
     """The current state: the live room's document when the page is being edited
     in this process, else the snapshot plus the ops after it (cached per version).
     A read never creates anything (no room, no snapshot)."""
     for attempt in range(3):
         async with res.pool.acquire() as conn:
             row = await _page_for(res, conn, actor, page_id, "viewer")
-        live = res.live_pages.live_document(page_id) if res.live_pages else None
+        live = live_pages.live_document(page_id) if live_pages else None
         if live is not None and live[1] == row.version:
             return Page(_summary(row), live[0])
         try:
@@ -186,6 +188,7 @@ async def replace_document(
     base_version: int,
     document: Document,
     op_id: str | None,
+    live_pages: LivePages | None = None,
 ) -> Page:
     """PUT of the whole document at `base_version`, stored as the diff from the
     current document, so it is an op like any other (ordered, broadcast)."""
@@ -211,7 +214,7 @@ async def replace_document(
             )
             oplog.single(result)
     await cache.put(res, page_id, result.version, result.document)
-    return await get_page(res, actor, page_id)
+    return await get_page(res, actor, page_id, live_pages)
 
 
 async def list_revisions(

@@ -64,6 +64,7 @@ def _alive(pid: int) -> bool:
 
 
 def stop_postgres(handle: Any) -> None:
+    # On the way out of `lowcode dev` or a test session: a server already gone is fine.
     with contextlib.suppress(Exception):
         handle.cleanup()
 

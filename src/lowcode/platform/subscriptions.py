@@ -28,6 +28,7 @@ async def stop_reader(task: asyncio.Task[None], pubsub: PubSub | None, what: str
         return
     log.warning("subscription did not stop; closing its connection", extra={"what": what})
     if pubsub is not None and pubsub.connection is not None:
+        # Best effort on a connection that is stuck anyway; shutdown goes on.
         with contextlib.suppress(Exception):
             await pubsub.connection.disconnect()
     task.cancel()

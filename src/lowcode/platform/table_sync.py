@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from lowcode.platform.reconnect import reconnect_forever
+
 log = logging.getLogger("lowcode.table_sync")
 
 RETRY_S = (0.5, 1, 2, 5)
@@ -81,26 +83,22 @@ class TableSync:
     async def _load(self, name: str) -> bool:
         try:
             await self.loaders[name]()
-        except Exception as e:
+        except Exception as e:  # retried by the caller; the held copy stays as it was
             log.warning("reload failed", extra={"table": name, "error": repr(e)})
             return False
         self._loaded.add(name)
         return True
 
     async def _listen_forever(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                await self._listen_once()
-                attempt = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("listener lost", extra={"channel": self.channel, "error": repr(e)})
-            await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
-            attempt += 1
+        await reconnect_forever(
+            self._listen_once,
+            delays_s=RETRY_S,
+            log=log,
+            lost="listener lost",
+            extra={"channel": self.channel},
+        )
 
-    async def _listen_once(self) -> None:
+    async def _listen_once(self, _connected: Callable[[], None]) -> None:
         lost = asyncio.Event()
         conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "lowcode"})
         try:
@@ -117,8 +115,10 @@ class TableSync:
                     await conn.fetchval("SELECT 1", timeout=5)
         finally:
             self.listening.clear()
-            with contextlib.suppress(Exception):
-                await conn.close()
+            # Usually dead by now (lost, or a probe failed): terminate() does
+            # not wait on the peer, where close() could hang on a silent one
+            # (asyncpg's pool terminates its broken connections likewise).
+            conn.terminate()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self.mark(payload)

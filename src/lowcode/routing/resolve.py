@@ -14,43 +14,46 @@ from collections.abc import Awaitable, Callable
 
 from cachetools import LRUCache
 
-from lowcode.platform.db import Connection
-from lowcode.resources import Resources
+from lowcode.platform.db import Connection, Pool
+from lowcode.platform.metrics import Metrics
 from lowcode.routing.operations import WORKSPACE_PARAMS, Operation
+from lowcode_gen.queries import Queries
 
 log = logging.getLogger("lowcode.routing")
 
-Lookup = Callable[[Resources, Connection, uuid.UUID], Awaitable[uuid.UUID | None]]
+Lookup = Callable[[Queries, Connection, uuid.UUID], Awaitable[uuid.UUID | None]]
 
 
-async def _page_workspace(res: Resources, conn: Connection, page_id: uuid.UUID) -> uuid.UUID | None:
-    return await res.queries.routing.page_workspace(conn, page_id=page_id)
+async def _page_workspace(
+    queries: Queries, conn: Connection, page_id: uuid.UUID
+) -> uuid.UUID | None:
+    return await queries.routing.page_workspace(conn, page_id=page_id)
 
 
 async def _datasource_workspace(
-    res: Resources, conn: Connection, datasource_id: uuid.UUID
+    queries: Queries, conn: Connection, datasource_id: uuid.UUID
 ) -> uuid.UUID | None:
-    return await res.queries.routing.datasource_workspace(conn, datasource_id=datasource_id)
+    return await queries.routing.datasource_workspace(conn, datasource_id=datasource_id)
 
 
 async def _dataset_workspace(
-    res: Resources, conn: Connection, dataset_id: uuid.UUID
+    queries: Queries, conn: Connection, dataset_id: uuid.UUID
 ) -> uuid.UUID | None:
-    return await res.queries.routing.dataset_workspace(conn, dataset_id=dataset_id)
+    return await queries.routing.dataset_workspace(conn, dataset_id=dataset_id)
 
 
 async def _sync_job_workspace(
-    res: Resources, conn: Connection, job_id: uuid.UUID
+    queries: Queries, conn: Connection, job_id: uuid.UUID
 ) -> uuid.UUID | None:
     # `job_id` also names admin jobs (integers, never routed): those never
     # parse as a uuid, so they never get here.
-    return await res.queries.routing.sync_job_workspace(conn, sync_job_id=job_id)
+    return await queries.routing.sync_job_workspace(conn, sync_job_id=job_id)
 
 
 async def _sync_run_workspace(
-    res: Resources, conn: Connection, run_id: uuid.UUID
+    queries: Queries, conn: Connection, run_id: uuid.UUID
 ) -> uuid.UUID | None:
-    return await res.queries.routing.sync_run_workspace(conn, run_id=run_id)
+    return await queries.routing.sync_run_workspace(conn, run_id=run_id)
 
 
 # Path parameter → how to find its workspace. Keep in step with WORKSPACE_PARAMS.
@@ -65,8 +68,8 @@ assert set(WORKSPACE_PARAMS) == {"workspace_id", *LOOKUPS}
 
 
 class WorkspaceResolver:
-    def __init__(self, res: Resources, cache_size: int) -> None:
-        self.res = res
+    def __init__(self, pool: Pool, queries: Queries, metrics: Metrics, cache_size: int) -> None:
+        self.pool, self.queries, self.metrics = pool, queries, metrics
         self._cache: LRUCache[tuple[str, uuid.UUID], uuid.UUID] = LRUCache(maxsize=cache_size)
 
     async def workspace_of(self, op: Operation, params: dict[str, str]) -> uuid.UUID | None:
@@ -81,12 +84,12 @@ class WorkspaceResolver:
             return value
         cached = self._cache.get((name, value))
         if cached is not None:
-            self.res.metrics.cache_requests.labels("route_workspace", "hit").inc()
+            self.metrics.cache_requests.labels("route_workspace", "hit").inc()
             return cached
-        self.res.metrics.cache_requests.labels("route_workspace", "miss").inc()
+        self.metrics.cache_requests.labels("route_workspace", "miss").inc()
         try:
-            async with self.res.pool.acquire() as conn:
-                found = await LOOKUPS[name](self.res, conn, value)
+            async with self.pool.acquire() as conn:
+                found = await LOOKUPS[name](self.queries, conn, value)
         except Exception as e:
             # Without the database this request cannot be served here either;
             # it goes on to our handler (and, if that fails, the fallback).

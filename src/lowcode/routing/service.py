@@ -93,5 +93,5 @@ async def put_routes(
             "actor": str(actor.user_id),
         },
     )
-    await routing.table.reload(res)
+    await routing.table.reload(res.pool, res.queries)
     return result

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from lowcode.resources import Resources
+from lowcode.platform.db import Pool
+from lowcode_gen.queries import Queries
 
 
 class RouteTable:
@@ -32,12 +33,12 @@ class RouteTable:
         self._tags = routes
         self.routed_tags = frozenset().union(*routes.values()) if routes else frozenset()
 
-    async def reload(self, res: Resources) -> None:
+    async def reload(self, pool: Pool, queries: Queries) -> None:
         # One reload at a time, so a slow one never installs an older table.
         async with self._lock:
-            async with res.pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 rows = {
                     r.workspace_id: frozenset(r.legacy_tags)
-                    async for r in res.queries.routing.list_routes(conn)
+                    async for r in queries.routing.list_routes(conn)
                 }
             self.replace(rows)

@@ -42,6 +42,8 @@ async def follow_run(ctx: JobContext, payload: RunPayload) -> None:
         raise
     except Exception as e:
         if ctx.attempt >= (SYNC_RUN.max_attempts or res.settings.job_max_attempts):
+            # Marking the run failed is a courtesy (the reaper ends it otherwise);
+            # the job's own error is what must propagate.
             with contextlib.suppress(Exception):
                 await follower.fail(f"the worker could not follow the run: {type(e).__name__}: {e}")
         raise

@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from lowcode.platform.websocket.protocol import load_protocol
 from lowcode.settings import PROJECT_ROOT
+from tests.lifespan import with_state
 
 PROTOCOL = load_protocol(PROJECT_ROOT / "api/asyncapi/collab.yaml")
 
@@ -31,7 +32,12 @@ async def live(app) -> AsyncIterator[str]:
     """ws://host:port of the session app served by uvicorn in this event loop."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_config=None, ws_max_size=16 * 2**20
+        with_state(app),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_config=None,
+        ws_max_size=16 * 2**20,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -132,7 +138,7 @@ async def serve_app(settings: Any, **overrides: Any) -> AsyncIterator[tuple[Any,
     application = create_app(settings.model_copy(update=overrides))
     port = free_port()
     config = uvicorn.Config(
-        application,
+        with_state(application),
         host="127.0.0.1",
         port=port,
         lifespan="off",

@@ -12,6 +12,7 @@ from websockets.exceptions import ConnectionClosed
 
 from lowcode.identity.users import create_admin
 from tests.api.collab.conftest import Peer, open_peer, serve_app
+from tests.lifespan import with_state
 from tests.support import PASSWORD, add_member, login, make_page, make_workspace, signup
 
 
@@ -135,7 +136,7 @@ async def test_a_deleted_workspace_closes_its_rooms_with_4404(client, live):
 
 async def test_a_socket_closes_when_its_access_token_expires(client, settings):
     async with serve_app(settings, access_token_ttl_s=2) as (application, url):
-        transport = httpx.ASGITransport(app=application)
+        transport = httpx.ASGITransport(app=with_state(application))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as short:
             owner = await signup(short, "la-expiry")
             ws = await make_workspace(short, owner)

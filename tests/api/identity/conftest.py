@@ -32,6 +32,7 @@ from lowcode.identity.users import create_admin
 from lowcode.platform.db import transaction
 from lowcode.settings import Settings
 from tests.conftest import unique_email
+from tests.lifespan import with_state
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
 
@@ -268,7 +269,7 @@ async def running_app(
 
 @asynccontextmanager
 async def http_client(app: LowcodeApp, client_ip: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=(client_ip, 40000))
+    transport = httpx.ASGITransport(app=with_state(app), client=(client_ip, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 

@@ -10,6 +10,7 @@ from lowcode.app import create_app
 from lowcode.flags import Reason, evaluate
 from lowcode.identity.users import create_admin
 from tests.api.toggles.conftest import flag_key, put_flag
+from tests.lifespan import with_state
 from tests.support import PASSWORD, login, unique_email
 
 FLAGS = "/api/v1/admin/flags"
@@ -102,7 +103,7 @@ async def test_settings_defaults_show_until_a_database_flag_replaces_them(settin
     key = flag_key("from-settings")
     app = create_app(settings.model_copy(update={"flag_defaults": {key: True}}))
     async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=with_state(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             email = unique_email("admin")
             user, _ = await create_admin(

@@ -6,6 +6,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from lowcode.app import create_app
+from tests.lifespan import with_state
 from tests.routing_support import dead_url
 from tests.support import make_workspace
 
@@ -22,7 +23,7 @@ async def dead_backend_app(settings):
         )
     )
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+        transport = httpx.ASGITransport(app=with_state(app), client=("203.0.113.9", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             yield app, c
 
