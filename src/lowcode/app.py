@@ -66,6 +66,7 @@ from lowcode.platform.methods import MethodIndex
 from lowcode.platform.metrics import Metrics
 from lowcode.platform.prepared import PreparedAsyncApp
 from lowcode.platform.proxies import TrustedProxies
+from lowcode.platform.request_context import STATE_SETTINGS
 from lowcode.platform.resolver import HandlerResolver
 from lowcode.platform.telemetry import create_tracer_provider, instrument_asyncpg
 from lowcode.platform.trace_redaction import HideSecretsFromTracing, RestoreQuery
@@ -282,6 +283,7 @@ def create_app(
             try:
                 yield {
                     STATE_RESOURCES: res,
+                    STATE_SETTINGS: res.settings,
                     STATE_OPERATION_SCOPES: scopes,
                     STATE_HUB: hub,
                     STATE_LIVE_PAGES: hub,

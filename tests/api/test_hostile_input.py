@@ -405,3 +405,31 @@ async def test_a_name_of_only_whitespace_as_python_strips_it_is_400(client, edit
         f"/api/v1/workspaces/{workspace}", headers=owner.headers, json={"name": name}
     )
     assert_problem(renamed, 400, "VALIDATION_FAILED")
+
+
+async def test_the_configured_json_depth_reaches_body_parsing_through_the_lifespan_state(
+    settings,
+):
+    """JSON_MAX_DEPTH is read from the scope's state by the platform's body
+    parsing: a body 10 deep passes the default (64) and is refused at 8."""
+    from asgi_lifespan import LifespanManager
+
+    from lowcode.app import create_app
+
+    body = b'{"email": "a@b.co", "password": ' + b"[" * 10 + b"]" * 10 + b"}"
+    answers = []
+    for depth in (64, 8):
+        app = create_app(settings.model_copy(update={"json_max_depth": depth}))
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=with_state(app))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                response = await c.post(
+                    "/api/v1/auth/login",
+                    headers={"content-type": "application/json"},
+                    content=body,
+                )
+        answers.append(response)
+    # Deep enough to parse at 64: the schema then refuses the array as a password.
+    assert answers[0].status_code == 400 and "deep" not in answers[0].text, answers[0].text
+    problem = assert_problem(answers[1], 400)
+    assert "deep" in problem["detail"], problem

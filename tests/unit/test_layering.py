@@ -44,14 +44,6 @@ def within(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
 
-# Known, to be removed: these read the settings through the `Resources` in
-# the scope's state, for its key; `lowcode.resources` imports `datasources`.
-KNOWN = {
-    ("lowcode/platform/problems.py", "lowcode.resources"),
-    ("lowcode/platform/validation.py", "lowcode.resources"),
-}
-
-
 def platform_violations(src: Path) -> list[str]:
     # The root package itself is allowed: `platform.resolver` walks its
     # `__path__` to find the contexts' handlers (importing none of them).
@@ -62,7 +54,6 @@ def platform_violations(src: Path) -> list[str]:
         and name != "lowcode"
         and not within(name, "lowcode.platform")
         and not within(name, "lowcode.settings")
-        and not any(where.startswith(f + ":") and within(name, m) for f, m in KNOWN)
     ]
 
 

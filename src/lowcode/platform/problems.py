@@ -20,8 +20,7 @@ from starlette.types import Send
 from lowcode.platform.errors import CATALOG, AppError, FieldError, code_for_status
 from lowcode.platform.i18n import preferred_language
 from lowcode.platform.outage import is_outage, unavailable
-from lowcode.platform.request_context import current_request_id
-from lowcode.resources import STATE_RESOURCES
+from lowcode.platform.request_context import STATE_SETTINGS, current_request_id
 
 log = logging.getLogger("lowcode.errors")
 
@@ -145,8 +144,8 @@ def handle_http_exception(request: ConnexionRequest, exc: Exception) -> Connexio
 
 def handle_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     if is_outage(exc):
-        res = (request.scope.get("state") or {}).get(STATE_RESOURCES)
-        retry = res.settings.unavailable_retry_after_s if res is not None else 5
+        settings = (request.scope.get("state") or {}).get(STATE_SETTINGS)
+        retry = settings.unavailable_retry_after_s if settings is not None else 5
         log.warning("dependency unavailable: %r", exc)
         error = unavailable(retry)
         return render_problem(

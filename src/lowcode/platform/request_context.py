@@ -49,3 +49,6 @@ class RequestState:
 
 
 STATE_KEY = "lowcode.request_state"
+# The process's `Settings`, in every scope's state (the lifespan yields it), for
+# the platform code that runs before a handler and needs a configured bound.
+STATE_SETTINGS = "lowcode.settings"

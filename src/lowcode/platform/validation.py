@@ -19,7 +19,7 @@ from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from lowcode.platform import jsoninput
 from lowcode.platform.errors import FieldError
 from lowcode.platform.problems import RequestValidationProblem
-from lowcode.resources import STATE_RESOURCES
+from lowcode.platform.request_context import STATE_SETTINGS
 
 DEFAULT_JSON_MAX_DEPTH = 64
 STATE_BODY = "lowcode.body"
@@ -120,8 +120,8 @@ def _field_error(error: Any) -> FieldError:
 
 
 def _max_depth(scope: Any) -> int:
-    res = (scope.get("state") or {}).get(STATE_RESOURCES)
-    return int(res.settings.json_max_depth) if res is not None else DEFAULT_JSON_MAX_DEPTH
+    settings = (scope.get("state") or {}).get(STATE_SETTINGS)
+    return int(settings.json_max_depth) if settings is not None else DEFAULT_JSON_MAX_DEPTH
 
 
 def _rs_field(error: Any) -> str:
