@@ -21,13 +21,14 @@ Every problem is one `file:line:col: context.name: message` line
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiosql.types import SQLOperationType
 
+from lowcode.codegen.model import Column, Query
+from lowcode.codegen.render import render_context, render_index, render_rows
+from lowcode.codegen.rows import assign_row_types
 from lowcode.codegen.sql_types import python_type
 from lowcode.codegen.sqlshape import (
     _always_one_row,
@@ -36,59 +37,6 @@ from lowcode.codegen.sqlshape import (
 )
 from lowcode.platform.db import load_queries
 from lowcode.platform.sqlfiles import QueryError, QueryErrors, QuerySource, scan
-
-
-class GenerationError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    py: str
-    nullable: bool
-
-    def annotation(self) -> str:
-        return f"{self.py} | None" if self.nullable and self.py not in ("Any", "None") else self.py
-
-
-@dataclass
-class Query:
-    source: QuerySource
-    operation: SQLOperationType
-    sql: str
-    params: list[Column] = field(default_factory=list)
-    columns: list[Column] = field(default_factory=list)
-    # `SELECT count(…)` without GROUP BY: exactly one row, never NULL.
-    counts_only: bool = False
-    # A single-row INSERT … VALUES … RETURNING that nothing can suppress.
-    always_one_row: bool = False
-    # The row type's name; several queries may share one (see rows.py).
-    row_type: str = ""
-    shared_row: bool = False
-
-    @property
-    def context(self) -> str:
-        return self.source.context
-
-    @property
-    def name(self) -> str:
-        return self.source.name
-
-    @property
-    def file(self) -> Path:
-        return self.source.path
-
-    @property
-    def row_class(self) -> str:
-        """The per-query name (`ListCommentsRow`); an alias when the type is shared."""
-        return "".join(p.capitalize() for p in self.name.split("_")) + "Row"
-
-    @property
-    def returns_rows(self) -> bool:
-        if self.operation in (SQLOperationType.SELECT, SQLOperationType.SELECT_ONE):
-            return bool(self.columns)
-        return self.operation == SQLOperationType.INSERT_RETURNING and len(self.columns) > 1
 
 
 def _overrides(source: QuerySource) -> dict[str, dict[str, bool]]:
@@ -223,8 +171,6 @@ async def describe_queries(
 ) -> list[Query]:
     """Prepare every query and describe its parameters and columns; raise
     `QueryErrors` listing every query that does not prepare or fit its suffix."""
-    from lowcode.codegen.rows import assign_row_types
-
     sources = scan(queries_dir, root)
     q = load_queries(queries_dir, root=root)
     adapter = q.driver_adapter
@@ -281,8 +227,6 @@ async def describe_queries(
 
 
 async def generate(dsn: str, queries_dir: Path, out_dir: Path, root: Path) -> list[Path]:
-    from lowcode.codegen.render import render_context, render_index, render_rows
-
     conn = await asyncpg.connect(dsn)
     try:
         described = await describe_queries(conn, queries_dir, root)
