@@ -20,12 +20,12 @@ Every problem is one `file:line:col: context.name: message` line
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from lowcode.codegen.errors import PREPARE_ERRORS, prepare_error
 from lowcode.codegen.model import Column, Query
 from lowcode.codegen.render import render_context, render_index, render_rows
 from lowcode.codegen.rows import assign_row_types
@@ -108,27 +108,6 @@ async def _suppressible_inserts(conn: asyncpg.Connection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _named(message: str, order: list[str]) -> str:
-    """Postgres says `$2`; the developer wrote `:limit`."""
-
-    def name(m: re.Match[str]) -> str:
-        i = int(m.group(1)) - 1
-        return f":{order[i]}" if 0 <= i < len(order) else m.group(0)
-
-    return re.sub(r"\$(\d+)", name, message)
-
-
-def _prepare_error(
-    source: QuerySource, sql: str, e: asyncpg.PostgresError, order: list[str]
-) -> QueryError:
-    position = getattr(e, "position", None)
-    offset = source.offset_of(sql, int(position)) if position else source.sql_start
-    message = _named(str(getattr(e, "message", None) or e), order)
-    if hint := getattr(e, "hint", None):
-        message += f" (hint: {_named(str(hint), order)})"
-    return source.error(message, offset)
-
-
 def _columns_text(columns: list[Column]) -> str:
     names = ", ".join(c.name for c in columns[:6]) + (", …" if len(columns) > 6 else "")
     return f"{len(columns)} column{'s' if len(columns) != 1 else ''} ({names})"
@@ -183,8 +162,8 @@ async def describe_queries(
         order = list(adapter.var_sorted.get(source.qname, []))
         try:
             stmt = await conn.prepare(fn.sql)
-        except asyncpg.PostgresError as e:
-            errors.append(_prepare_error(source, fn.sql, e, order))
+        except PREPARE_ERRORS as e:
+            errors.append(prepare_error(source, fn.sql, e, order))
             continue
         ptypes = stmt.get_parameters()
         if len(ptypes) != len(order):
