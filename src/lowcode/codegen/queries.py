@@ -11,7 +11,8 @@ can override: `-- @nullable-params a, b`, `-- @nullable-columns c`,
 
 Each suffix is checked against the prepared statement's shape (`$` exactly one
 column, `^` and `<!` at least one, `!` and `*!` none, no suffix some). A
-single-row `INSERT … VALUES (…) RETURNING` with `<!` is typed non-optional.
+single-row `INSERT … VALUES (…) RETURNING` (or `INSERT … SELECT <expressions>`,
+no FROM or WHERE) with `<!` and no ON CONFLICT DO NOTHING is typed non-optional.
 Result shapes shared by several queries get one row type (`rows.py`).
 
 Every problem is one `file:line:col: context.name: message` line
