@@ -21,10 +21,12 @@ import pytest
 from asgi_lifespan import LifespanManager
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-# `lowcode serve` refuses the public development secret; every process the
-# suite starts (and the in-process apps, which must accept their tokens) share this one.
+# `lowcode serve` refuses the public development secret and datasource key;
+# every process the suite starts (and the in-process apps, which must accept
+# their tokens and read their passwords) share these.
 TEST_JWT_SECRET = "test-only-jwt-secret-of-the-suite-0123456789abcdef"
 os.environ.setdefault("JWT_SECRET", TEST_JWT_SECRET)
+os.environ.setdefault("DATASOURCE_KEYS", "dGVzdC1vbmx5LWRhdGFzb3VyY2Uta2V5LTMyYnl0ZXM=")
 
 warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
 warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")

@@ -1,19 +1,10 @@
--- name: append_ops(page_id, versions, patches, op_ids, actors)!
--- Several consecutive ops in one statement (rooms batch what is queued).
--- `patches` are JSON texts: a patch is itself a JSON array, which a jsonb[]
--- parameter would take for a second array dimension.
-INSERT INTO page_ops (page_id, version, patch, op_id, actor)
-SELECT :page_id, t.version, CAST(t.patch AS jsonb), t.op_id, t.actor
-  FROM unnest(CAST(:versions AS integer[]), CAST(:patches AS text[]), CAST(:op_ids AS text[]),
-              CAST(:actors AS uuid[]))
-       AS t(version, patch, op_id, actor);
-
 -- name: append_at_head(page_id, base_version, new_version, updated_by, versions, patches, op_ids, actors, payload)^
 -- @notnull-columns snapshot_version, snapshot_at
 -- The op log's write in one statement (one round trip, atomic on its own):
 -- move the head from base to new only if it is still at base, append the ops
 -- as those versions and notify the rooms. No row: someone else moved the head
--- first, and nothing was written. `patches` are JSON texts (see append_ops).
+-- first, and nothing was written. `patches` are JSON texts: a patch is itself
+-- a JSON array, which a jsonb[] parameter would take for a second dimension.
 WITH head AS (
     UPDATE pages
        SET version = :new_version, updated_by = :updated_by, updated_at = now()
@@ -93,7 +84,3 @@ SELECT version, patch, op_id, actor, at
 SELECT version, patch, op_id, actor, at
   FROM page_ops
  WHERE page_id = :page_id AND op_id = ANY(CAST(:op_ids AS text[]));
-
--- name: notify_page_ops(payload)$
--- Delivered at commit to every LISTENer (the collaboration rooms).
-SELECT pg_notify('lowcode_page_ops', :payload);

@@ -27,12 +27,6 @@ SELECT id, workspace_id, schema, version, snapshot_version, snapshot_at
   FROM pages
  WHERE id = :page_id AND deleted_at IS NULL;
 
--- name: advance_head(page_id, base_version, new_version, updated_by)!
--- Optimistic lock on the head: no row when someone else moved it first.
-UPDATE pages
-   SET version = :new_version, updated_by = :updated_by, updated_at = now()
- WHERE id = :page_id AND version = :base_version AND deleted_at IS NULL;
-
 -- name: write_snapshot(page_id, schema, snapshot_version)!
 UPDATE pages
    SET schema = :schema, snapshot_version = :snapshot_version, snapshot_at = now()

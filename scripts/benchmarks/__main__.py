@@ -1,11 +1,15 @@
 """`make bench`: each case runs our service and its baseline in the same run, on
 the same machine and database, and reports the ratio.
 
-Cases so far:
+Cases (all but rest-concurrency run when none is named):
   rest-read  GET /api/v1/pages/{id}, authenticated, 64 connections, one worker,
              vs raw Starlette + asyncpg running the same query and JSON, and
              bare Connexion (default stack, same query, no auth or logging);
              a ~4.7 KB and a ~50 KB page.
+  collab     500 WebSocket clients in 50 rooms sending 2 ops/s each (`--clients`,
+             `--rooms`, `--rate`): acked ops, ack and fan-out latency, server
+             CPU and RSS, vs an in-memory Starlette room that validates the
+             same frames (scripts/benchmarks/collab.py).
   jobs       no-op jobs/s through `lowcode worker` with 10,000 pending, and the
              enqueue rate, vs pgqueuer's bare QueueManager loop (scripts/bench jobs).
   sql-validate  Validate calls/s through our gRPC client (grpclib) vs a bare

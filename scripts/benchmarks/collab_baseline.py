@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from lowcode.collab.protocol import ProtocolError, encode, error_frame, load_protocol
+from lowcode.platform.websocket.protocol import ProtocolError, encode, error_frame, load_protocol
 from lowcode.settings import PROJECT_ROOT
 
 PROTOCOL = load_protocol(PROJECT_ROOT / "api/asyncapi/collab.yaml")
@@ -31,19 +31,19 @@ async def room(ws: WebSocket) -> None:
             try:
                 frame = PROTOCOL.parse_client(await ws.receive_text())
             except ProtocolError as e:
-                await ws.send_text(error_frame(e.code, e.message))
+                await ws.send_text(error_frame(e.code, e.message).text)
                 continue
             p = frame["payload"]
             versions[page] += 1
             v = versions[page]
-            await ws.send_text(encode("ack", {"opId": p["opId"], "version": v}))
+            await ws.send_text(encode("ack", {"opId": p["opId"], "version": v}).text)
             out = encode(
                 "op-patch",
                 {"patches": p["patches"], "version": v, "opId": p["opId"], "actor": None},
             )
             for other in list(rooms[page]):
                 if other is not ws:
-                    await other.send_text(out)
+                    await other.send_text(out.text)
     except WebSocketDisconnect:
         pass
     finally:

@@ -38,14 +38,21 @@ def scratch_services(work: Path) -> Iterator[tuple[str, str]]:
             asyncio.run(drop_database(admin, dsn))
 
 
+# `lowcode serve` refuses the public development JWT secret and datasource
+# key; every process a case starts gets these (unless its env says otherwise),
+# so a worker reads the datasource passwords the API stored.
+SECRETS = {
+    "JWT_SECRET": "bench-only-jwt-secret-0123456789abcdef",
+    "DATASOURCE_KEYS": "YmVuY2gtb25seS1kYXRhc291cmNlLWtleS0zMmJ5dGU=",
+}
+
+
 def start_service(env: dict[str, str], log: Path) -> Server:
     """`lowcode serve` on a free port with `env`."""
     port = free_port()
     return start(
         [str(Path(sys.executable).parent / "lowcode"), "serve"],
-        # `lowcode serve` refuses the public development JWT secret.
-        {"JWT_SECRET": "bench-only-jwt-secret-0123456789abcdef", **env}
-        | {"PORT": str(port), "HOST": "127.0.0.1"},
+        env | {"PORT": str(port), "HOST": "127.0.0.1"},
         log,
         port,
     )
@@ -119,7 +126,9 @@ class Server:
 
 def start(cmd: list[str], env: dict[str, str], log: Path, port: int) -> Server:
     handle = log.open("wb")
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **SECRETS, **env}, stdout=handle, stderr=subprocess.STDOUT
+    )
     return Server(proc, port, log)
 
 

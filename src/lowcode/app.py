@@ -42,6 +42,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import TracerProvider as ApiTracerProvider
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Router, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -98,7 +99,7 @@ class LowcodeApp:
     metrics: Metrics
     tracer_provider: ApiTracerProvider
     connexion: AsyncApp
-    ws_router: Router
+    ws_router: ASGIApp
     operation_scopes: dict[str, frozenset[str]]
     methods: MethodIndex
     asgi: ASGIApp = field(init=False)
@@ -289,11 +290,16 @@ def create_app(
         metrics,
         tracer_provider,
         cx,
-        Router(
-            routes=[
-                WebSocketRoute("/ws/pages/{page_id}", page_socket),
-                WebSocketRoute("/ws/events", events_socket),
-            ]
+        # Sockets refuse by raising WebSocketException(code, reason): this
+        # turns it into the close (a handshake refused before accept, a close
+        # frame after).
+        ExceptionMiddleware(
+            Router(
+                routes=[
+                    WebSocketRoute("/ws/pages/{page_id}", page_socket),
+                    WebSocketRoute("/ws/events", events_socket),
+                ]
+            )
         ),
         operation_scopes(spec),
         MethodIndex(spec),

@@ -65,6 +65,14 @@ def serve(host: str | None, port: int | None) -> None:
             "to at least 32 random bytes, or JWT_PRIVATE_KEY_FILE/JWT_PUBLIC_KEY_FILE; "
             "only `lowcode dev` runs with the development secret"
         )
+    if settings.encrypts_with_dev_key:
+        # Anyone with the repository could read the datasource passwords stored.
+        raise click.UsageError(
+            "DATASOURCE_KEYS is not set (or is the public development key): set it to "
+            "a Fernet key (`python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`); only `lowcode dev` runs with the "
+            "development key"
+        )
     from lowcode.server import run_server
 
     _check_query_files(settings)

@@ -77,10 +77,8 @@ def dev_settings(settings: Settings) -> Settings:
 
 def dev_env(settings: Settings) -> dict[str, str]:
     """The dev defaults as environment variables, for the children."""
-    return {
-        str(Settings.model_fields[name].alias): str(getattr(settings, name))
-        for name in DEV_DEFAULTS
-    }
+    names = Settings.env_names()
+    return {names[name]: str(getattr(settings, name)) for name in DEV_DEFAULTS}
 
 
 def ports_in_use(settings: Settings) -> list[str]:

@@ -138,7 +138,7 @@ class LivePages(Protocol):
 async def open_resources(
     settings: Settings, metrics: Metrics, tracer: Tracer
 ) -> AsyncIterator[Resources]:
-    """Pools and clients for one process (the API, a CLI command, later the worker)."""
+    """Pools and clients for one process (the API, the worker, a CLI command)."""
     from lowcode.identity.tokens import TokenService
 
     if not settings.database_url or not settings.redis_url:

@@ -49,7 +49,8 @@ LOOPBACK = re.compile(r"\b(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)\b")
 
 
 def setting_fields() -> dict[str, Any]:
-    return {f.alias or name: f for name, f in Settings.model_fields.items()}
+    names = Settings.env_names()
+    return {names[name]: f for name, f in Settings.model_fields.items()}
 
 
 def required_settings() -> set[str]:

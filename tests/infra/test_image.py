@@ -83,9 +83,7 @@ def test_every_role_the_deployment_runs_is_a_lowcode_command():
     ]
     roles |= {s["command"][0] for s in lowcode_services}
     assert roles == {"serve", "worker", "peers", "migrate"}
-    # `lowcode peers` (the reference gRPC peers) arrives with issues 9 and 10;
-    # every other role must exist now.
-    assert roles - set(cli.commands) <= {"peers"}
+    assert roles <= set(cli.commands)
 
 
 def test_the_health_probe_refuses_arguments_it_cannot_use(capsys):

@@ -26,6 +26,12 @@ from tests.jobs_support import free_port
 # What the image's build stage copies before `pip install .` (infra/Dockerfile).
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "src", "generated")
 DEV_BIN = Path(sys.executable).parent
+# The contracts root and every contract path Settings defaults to, as the
+# installed package sees them (the Hub reads ASYNCAPI_FILE at start-up).
+CONTRACT_PATHS = (
+    "import lowcode.settings as m; s = m.Settings(); print(m.CONTRACTS_ROOT, s.openapi_file,"
+    " s.asyncapi_file, s.queries_dir, s.migrations_dir)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +108,7 @@ def clean_env(**settings: str) -> dict[str, str]:
         "PATH": "/usr/bin:/bin",
         "HOME": os.environ.get("HOME", "/tmp"),
         "JWT_SECRET": os.environ["JWT_SECRET"],
+        "DATASOURCE_KEYS": os.environ["DATASOURCE_KEYS"],
         **settings,
     }
 
@@ -136,19 +143,26 @@ async def test_lowcode_serve_from_an_installed_wheel_becomes_ready(
     installed, pg_admin_dsn, redis_url, tmp_path
 ):
     python, lowcode = installed / "bin" / "python", installed / "bin" / "lowcode"
-    where = subprocess.run(
-        [python, "-c", "import lowcode.settings as s; print(s.CONTRACTS_ROOT)"],
+    where, *paths = subprocess.run(
+        [python, "-c", CONTRACT_PATHS],
         env=clean_env(),
         cwd=tmp_path,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
+    ).stdout.split()
     assert Path(
         where
     ) == installed / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / (
         "site-packages/lowcode/_contracts"
     )
+    assert [Path(p).relative_to(where) for p in paths] == [
+        Path("api/openapi/openapi.yaml"),
+        Path("api/asyncapi/collab.yaml"),
+        Path("queries"),
+        Path("migrations"),
+    ]
+    assert all(Path(p).exists() for p in paths)
 
     database_url = await create_database(pg_admin_dsn, "lowcode_wheel")
     port = free_port()

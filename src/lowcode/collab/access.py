@@ -25,8 +25,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from lowcode.platform.websocket.access import SESSION_ENDED
 from lowcode.resources import Resources
 from lowcode.workspaces.models import role_at_least
 
@@ -37,10 +37,8 @@ class Verdict:
     read_only: bool = True
 
 
-SESSION_ENDED = (4401, "the session has ended; log in again")
 NOT_A_MEMBER = (4403, "no longer a member of this workspace")
 PAGE_GONE = (4404, "page not found")
-TOKEN_EXPIRED = (4401, "access token expired; reconnect with a fresh one")
 
 # How long an answer stands when no change was announced meanwhile (a lost
 # announcement is also caught by the periodic re-check, WS_ACCESS_RECHECK_S).
@@ -84,15 +82,3 @@ async def socket_verdicts(
         else:
             verdicts[sid] = Verdict(read_only=not role_at_least(row.role, "editor"))
     return verdicts
-
-
-async def session_live(res: Resources, session_id: uuid.UUID) -> bool:
-    """Is the session still live (for sockets not tied to a page: `/ws/events`)."""
-    async with res.pool.acquire() as conn:
-        row = await res.queries.identity.get_session_state(conn, session_id=session_id)
-    return (
-        row is not None
-        and row.revoked_at is None
-        and not row.disabled
-        and row.expires_at > datetime.now(UTC)
-    )

@@ -19,13 +19,13 @@ from typing import Any
 import asyncpg
 
 from lowcode.collab.access import AccessEpoch
-from lowcode.collab.admission import Admission
-from lowcode.collab.connection import Connection, TokenBucket
+from lowcode.collab.connection import Connection
 from lowcode.collab.inbox import AccessChanged, HeadMoved, Join, Leave, Shutdown
-from lowcode.collab.protocol import Protocol, load_protocol
 from lowcode.collab.room import CLOSE_QUEUED, Ended, Room, RoomState
 from lowcode.pages.oplog import NOTIFY_CHANNEL, BatchedWriter
 from lowcode.platform.metrics import Metrics
+from lowcode.platform.websocket.limits import Admission, TokenBucket
+from lowcode.platform.websocket.protocol import Protocol, load_protocol
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.collab.hub")
@@ -55,7 +55,9 @@ class Hub:
         self.rooms: dict[uuid.UUID, Room] = {}
         self.writer = BatchedWriter(res)
         self.access_epoch = AccessEpoch()  # moved by every announced access change
-        # Guards `rooms` against a join racing a room that is closing.
+        # Not what makes join and shutdown atomic: no section under it awaits,
+        # so under asyncio each runs whole, as `_ended` (which never takes it)
+        # does. An await added inside one would need more than this lock.
         self.lock = asyncio.Lock()
         self.closing = False
         self._shut = asyncio.Event()
@@ -66,8 +68,6 @@ class Hub:
         self._listener: asyncpg.Connection | None = None
         self._listen_task: asyncio.Task[None] | None = None
         self._recheck_task: asyncio.Task[None] | None = None
-
-    # ---- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
         self._listen_task = asyncio.create_task(self._listen_forever(), name="hub-listen")
@@ -103,8 +103,6 @@ class Hub:
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
-
-    # ---- rooms -----------------------------------------------------------------
 
     async def join(self, page_id: uuid.UUID, conn: Connection) -> Room:
         """Admit `conn` to the page's room, creating the room on first join.
@@ -160,8 +158,6 @@ class Hub:
             return None
         return room.document, room.version
 
-    # ---- live authorisation ----------------------------------------------------
-
     def access_changed(
         self,
         *,
@@ -191,8 +187,6 @@ class Hub:
         while True:
             await asyncio.sleep(self.res.settings.ws_access_recheck_s)
             self.access_changed(everyone=True)
-
-    # ---- op-log notifications ----------------------------------------------------
 
     async def _listen_forever(self) -> None:
         attempt = 0

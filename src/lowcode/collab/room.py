@@ -36,7 +36,6 @@ from lowcode.collab.inbox import (
     SyncRequest,
     Tick,
 )
-from lowcode.collab.protocol import encode, error_frame
 from lowcode.pages import oplog
 from lowcode.pages.document import Document, apply_patch
 from lowcode.pages.errors import OpIdConflict
@@ -45,6 +44,7 @@ from lowcode.pages.rebase import History
 from lowcode.platform.db import DB_ERRORS, transaction
 from lowcode.platform.errors import AppError, VersionConflict
 from lowcode.platform.outage import is_outage
+from lowcode.platform.websocket.protocol import Frame, encode, error_frame
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.collab.room")
@@ -127,7 +127,7 @@ class Room:
         # costs one encode per version, not one per request.
         self._members_epoch = 0
         self._sync_key: tuple[int, int] | None = None
-        self._sync_frames: dict[bool, str] = {}
+        self._sync_frames: dict[bool, Frame] = {}
         # opIds of the ops this room has seen applied (its own and caught-up
         # ones), for every version above `_seen_floor`: a stale op whose id is
         # not here was never applied, and needs no lookup (`_answer_applied`).
@@ -154,8 +154,6 @@ class Room:
             event = self.inbox.get_nowait()
             if isinstance(event, Join):
                 event.conn.close(code, reason)
-
-    # ---- the actor loop --------------------------------------------------------
 
     async def _run(self) -> Ended:
         try:
@@ -258,8 +256,6 @@ class Room:
                 # The next op, the next change or the periodic check asks again.
                 log.warning("access check failed", extra={"page_id": str(self.page_id)})
 
-    # ---- live authorisation ------------------------------------------------------
-
     async def _check_access(self, conns: list[Connection]) -> None:
         """Ask Postgres what `conns` may do now: close the ones that lost access
         (4401/4403/4404), flip the others between read-only and writable (a
@@ -298,8 +294,6 @@ class Room:
             conn.read_only = verdict.read_only
             if not conn.offer(self._sync_frame(conn)):
                 self._dropped(conn)
-
-    # ---- load, join, leave -----------------------------------------------------
 
     async def _first_load(self) -> Ended | None:
         """Load, retrying a database blip with backoff; joiners wait meanwhile
@@ -343,7 +337,7 @@ class Room:
     def _members(self) -> list[dict[str, str]]:
         return [c.presence() for c in self.clients.values()]
 
-    def _sync_frame(self, conn: Connection) -> str:
+    def _sync_frame(self, conn: Connection) -> Frame:
         key = (self.version, self._members_epoch)
         if key != self._sync_key:
             self._sync_key, self._sync_frames = key, {}
@@ -360,7 +354,9 @@ class Room:
             )
         # The one per-connection field, spliced in front of the shared encoding
         # (a 2 MiB document is encoded once per version, not once per client).
-        return f'{_SYNC_HEAD}"connectionId":"{conn.id}",{frame[len(_SYNC_HEAD) :]}'
+        return Frame(
+            "sync", f'{_SYNC_HEAD}"connectionId":"{conn.id}",{frame.text[len(_SYNC_HEAD) :]}'
+        )
 
     def _join(self, conn: Connection) -> None:
         self.clients[conn.id] = conn
@@ -379,7 +375,7 @@ class Room:
         self.metrics.ws_clients.dec()
         self._broadcast(encode("user-leave", {"user": conn.presence()}))
 
-    def _broadcast(self, frame: str, exclude: Connection | None = None) -> None:
+    def _broadcast(self, frame: Frame, exclude: Connection | None = None) -> None:
         for c in list(self.clients.values()):
             if c is not exclude and not c.offer(frame):
                 self._dropped(c)
@@ -389,8 +385,6 @@ class Room:
             self.metrics.ws_dropped.inc()
             log.warning("slow client dropped", extra={"page_id": str(self.page_id)})
         self._leave(conn)
-
-    # ---- ops -------------------------------------------------------------------
 
     async def _apply(self, ops: list[Op]) -> None:
         """Answer resends of ops already in the log, ask the writers' access
@@ -573,7 +567,7 @@ class Room:
             await self._apply(fresh)
 
     @staticmethod
-    def _op_frame(patch: Any, version: int, op_id: str, actor: uuid.UUID | None) -> str:
+    def _op_frame(patch: Any, version: int, op_id: str, actor: uuid.UUID | None) -> Frame:
         return encode(
             "op-patch",
             {"patches": patch, "version": version, "opId": op_id,
@@ -627,8 +621,6 @@ class Room:
             if not c.offer(self._sync_frame(c)):
                 self._dropped(c)
 
-    # ---- snapshots and closing --------------------------------------------------
-
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.res.settings.page_snapshot_every_s)
@@ -659,7 +651,7 @@ class Room:
         self.close_queued(code, "server restarting")
 
 
-def _app_error_frame(error: AppError, op_id: str) -> str:
+def _app_error_frame(error: AppError, op_id: str) -> Frame:
     extra = {
         k: v
         for k, v in error.extra.items()

@@ -10,155 +10,94 @@ sockets / handshakes of this user, 1013 too many rooms on this process
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
+from starlette.exceptions import WebSocketException
 from starlette.websockets import WebSocket
 
-from lowcode.collab.access import TOKEN_EXPIRED
-from lowcode.collab.connection import Connection, Member, TokenBucket
+from lowcode.collab.connection import Connection
 from lowcode.collab.hub import Hub, RoomFull, ShuttingDown, TooManyRooms
 from lowcode.collab.inbox import Cursor, Op, SyncRequest
-from lowcode.collab.protocol import ProtocolError, encode, error_frame
 from lowcode.collab.room import Room
-from lowcode.identity.sessions_cache import session_state
-from lowcode.platform.errors import AppError
-from lowcode.platform.request_context import STATE_KEY, RequestState
+from lowcode.identity.security import SocketUser, websocket_user
+from lowcode.platform.websocket.access import close_at_expiry
+from lowcode.platform.websocket.connection import Member
+from lowcode.platform.websocket.limits import TokenBucket
+from lowcode.platform.websocket.protocol import ProtocolError, encode, error_frame
 from lowcode.resources import STATE_RESOURCES, Resources
 from lowcode.settings import Settings
 from lowcode.workspaces.models import role_at_least
 
-log = logging.getLogger("lowcode.collab.ws")
-
-SUBPROTOCOL = "lowcode.v1"
-BEARER_PREFIX = "bearer."
 # Cursor moves a client may have waiting in its room's inbox; more are dropped.
 MAX_CURSORS_IN_FLIGHT = 4
 STATE_HUB = "lowcode.hub"
-
-
-def _token(websocket: WebSocket) -> tuple[str | None, str | None]:
-    """(token, subprotocol to select): from `bearer.<token>` subprotocol or the query."""
-    offered = websocket.scope.get("subprotocols") or []
-    for proto in offered:
-        if proto.startswith(BEARER_PREFIX):
-            return proto[len(BEARER_PREFIX) :], SUBPROTOCOL if SUBPROTOCOL in offered else None
-    chosen = SUBPROTOCOL if SUBPROTOCOL in offered else None
-    return websocket.query_params.get("access_token"), chosen
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    user_id: uuid.UUID
-    name: str
-    session_id: uuid.UUID
-    expires_at: int  # the access token's `exp` (Unix seconds): the socket closes then
-
-
-def close_at_expiry(who: Identity, conn: Connection) -> asyncio.TimerHandle:
-    """Close `conn` with 4401 when the access token it was opened with expires."""
-    loop = asyncio.get_running_loop()
-    delay = max(0.0, who.expires_at - time.time())
-    return loop.call_later(delay, conn.close, *TOKEN_EXPIRED)
-
-
-async def authenticate(res: Resources, websocket: WebSocket) -> Identity | None:
-    """Accept the socket and return who it is, or close it with 4401."""
-    token, subprotocol = _token(websocket)
-    await websocket.accept(subprotocol=subprotocol)
-    try:
-        if not token:
-            raise ValueError("no token")
-        claims = res.tokens.decode_access(token)
-        state = await session_state(res, claims.session_id)
-        if state is None or not state.active or state.user_id != claims.user_id:
-            raise ValueError("session not active")
-    except (AppError, ValueError):
-        await websocket.close(4401, "invalid or missing access token")
-        return None
-    async with res.pool.acquire() as conn:
-        user = await res.queries.identity.get_user(conn, user_id=claims.user_id)
-    if user is None:
-        await websocket.close(4401, "unknown user")
-        return None
-    request_state = websocket.scope.get("state", {}).get(STATE_KEY)
-    if isinstance(request_state, RequestState):
-        request_state.user_id = str(user.id)  # for the access log's lines
-    return Identity(user.id, user.display_name, claims.session_id, claims.expires_at)
 
 
 async def page_socket(websocket: WebSocket) -> None:
     res: Resources = websocket.scope["state"][STATE_RESOURCES]
     hub: Hub = websocket.scope["state"][STATE_HUB]
     if hub.closing:
-        await websocket.close(1012)
-        return
+        raise WebSocketException(1012)
     # The handshake's checks are the socket's first access answer: taken at
     # the epoch before them, so a change announced meanwhile is asked again.
     asked = (hub.access_epoch.value, time.monotonic())
-    who = await authenticate(res, websocket)
-    if who is None:
-        return
-    refused = hub.admission.admit(who.user_id)
+    who = await websocket_user(res, websocket)
+    user_id = who.actor.user_id
+    refused = hub.admission.admit(user_id)
     if refused is not None:
-        await websocket.close(4429, refused)
-        return
+        raise WebSocketException(4429, refused)
     try:
-        refusal = await _serve_page(res, hub, websocket, who, asked)
+        await _serve_page(res, hub, websocket, who, asked)
     finally:
-        hub.admission.release(who.user_id)
-    # Closed only after the slot is released: a client told to retry (1013)
-    # or that its other socket ended must find its slot free when it does.
-    if refusal is not None:
-        await websocket.close(*refusal)
+        # Before a refusal's close goes out (the exception passes here first):
+        # a client told to retry (1013) or that its other socket ended must
+        # find its slot free when it does.
+        hub.admission.release(user_id)
 
 
 async def _serve_page(
-    res: Resources, hub: Hub, websocket: WebSocket, who: Identity, asked: tuple[int, float]
-) -> tuple[int, str] | None:
-    """Serve the socket until it ends; (close code, reason) when it is refused."""
+    res: Resources, hub: Hub, websocket: WebSocket, who: SocketUser, asked: tuple[int, float]
+) -> None:
+    """Serve the socket until it ends; WebSocketException when it is refused."""
     try:
         page_id = uuid.UUID(websocket.path_params["page_id"])
     except ValueError:
-        return 4404, "page not found"
+        raise WebSocketException(4404, "page not found") from None
     async with res.pool.acquire() as conn:
         page = await res.queries.pages.get_page_for_member(
-            conn, page_id=page_id, user_id=who.user_id
+            conn, page_id=page_id, user_id=who.actor.user_id
         )
     if page is None or page.my_role is None:
-        return 4404, "page not found"
+        raise WebSocketException(4404, "page not found")
     settings = res.settings
     client = Connection(
         websocket,
-        Member(who.user_id, who.name),
+        Member(who.actor.user_id, who.name),
         read_only=not role_at_least(page.my_role, "editor"),
         queue_size=settings.ws_send_queue,
         metrics=hub.metrics,
         queue_bytes=settings.ws_send_queue_bytes,
-        session_id=who.session_id,
+        session_id=who.actor.session_id,
         access_checked=asked,
     )
     try:
         room = await hub.join(page_id, client)
     except RoomFull:
-        return 4429, "room full"
+        raise WebSocketException(4429, "room full") from None
     except TooManyRooms:
-        return 1013, "too many rooms open on this server; retry"
+        raise WebSocketException(1013, "too many rooms open on this server; retry") from None
     except ShuttingDown:
-        return 1012, "server restarting"
+        raise WebSocketException(1012, "server restarting") from None
     client.start_writer()
-    expiry = close_at_expiry(who, client)
+    expiry = close_at_expiry(who.expires_at, client)
     try:
         await Reader(hub, room, client, settings).run()
     finally:
         expiry.cancel()
         hub.leave(room, client)
         client.close(1000)
-    return None
 
 
 class Reader:

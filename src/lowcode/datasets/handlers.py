@@ -5,14 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connexion import request
-
+from lowcode.caller import caller
 from lowcode.datasets import service
-from lowcode.identity.models import Actor
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
 from lowcode.platform.responses import created as created_reply
-from lowcode.resources import from_request
 
 
 async def list_datasets(
@@ -23,8 +20,7 @@ async def list_datasets(
     page_size: int = 20,
 ) -> JsonReply:
     result = await service.list_datasets(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         PageRequest(page, page_size),
         uuid.UUID(datasource_id) if datasource_id else None,
@@ -36,8 +32,7 @@ async def create_dataset(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
     created = await service.create_dataset(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         datasource_id=uuid.UUID(body["datasource_id"]),
         name=body["name"],
@@ -49,9 +44,7 @@ async def create_dataset(
 
 
 async def get_dataset(token_info: dict[str, Any], dataset_id: str) -> JsonReply:
-    found = await service.get_dataset(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(dataset_id)
-    )
+    found = await service.get_dataset(*caller(token_info), uuid.UUID(dataset_id))
     return json_reply(found.to_api())
 
 
@@ -59,8 +52,7 @@ async def update_dataset(
     token_info: dict[str, Any], dataset_id: str, body: dict[str, Any]
 ) -> JsonReply:
     updated = await service.update_dataset(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(dataset_id),
         name=body.get("name"),
         description=body.get("description"),
@@ -71,16 +63,12 @@ async def update_dataset(
 
 
 async def delete_dataset(token_info: dict[str, Any], dataset_id: str) -> NoContent:
-    await service.delete_dataset(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(dataset_id)
-    )
+    await service.delete_dataset(*caller(token_info), uuid.UUID(dataset_id))
     return no_content()
 
 
 async def preview_dataset(
     token_info: dict[str, Any], dataset_id: str, limit: int = 100
 ) -> JsonReply:
-    preview = await service.preview_dataset(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(dataset_id), limit
-    )
+    preview = await service.preview_dataset(*caller(token_info), uuid.UUID(dataset_id), limit)
     return json_reply(preview.to_api())

@@ -5,8 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from lowcode.platform.audit import Audited, audit_to_api
 
-class _DatasetRow(Protocol):
+
+class _DatasetRow(Audited, Protocol):
+    """The generated rows this model is built from (several queries return it)."""
+
     @property
     def id(self) -> uuid.UUID: ...
     @property
@@ -21,16 +25,6 @@ class _DatasetRow(Protocol):
     def sql(self) -> str: ...
     @property
     def columns(self) -> Any: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def created_by(self) -> uuid.UUID | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_by(self) -> uuid.UUID | None: ...
-    @property
-    def updated_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +59,7 @@ class Dataset:
             "description": self.description,
             "sql": self.sql,
             "columns": self.columns,
-            "version": self.version,
-            "created_by": str(self.created_by) if self.created_by else None,
-            "created_at": self.created_at.isoformat(),
-            "updated_by": str(self.updated_by) if self.updated_by else None,
-            "updated_at": self.updated_at.isoformat(),
+            **audit_to_api(self),
         }
 
 

@@ -19,14 +19,13 @@ from lowcode.datasources.models import ConnectionTarget
 from lowcode.datasources.service import connection_target, target_in_workspace
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
-from lowcode.platform.errors import Forbidden, VersionConflict
+from lowcode.platform.errors import VersionConflict
 from lowcode.platform.pagination import PageOf, PageRequest
 from lowcode.resources import Resources
 from lowcode.sql.errors import InvalidSql, SqlFieldError
 from lowcode.sql.models import Analysis, Diagnostic
 from lowcode.sql.service import sql_client
-from lowcode.workspaces.access import require_role
-from lowcode.workspaces.models import role_at_least
+from lowcode.workspaces.access import require_member_role, require_role
 
 DIALECT = "postgres"  # datasources are PostgreSQL
 # VOLATILE built-ins that only read (their volatility is about their result).
@@ -41,10 +40,7 @@ async def _load(
     row = await res.queries.datasets.get_dataset_for_member(
         conn, dataset_id=dataset_id, user_id=actor.user_id
     )
-    if row is None or row.my_role is None:
-        raise DatasetNotFound(f"no dataset {dataset_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in this workspace (you are {row.my_role})")
+    row = require_member_role(row, minimum, DatasetNotFound, "dataset", dataset_id)
     return Dataset.from_row(row)
 
 
@@ -105,7 +101,7 @@ async def list_datasets(
     workspace_id: uuid.UUID,
     page: PageRequest,
     datasource_id: uuid.UUID | None = None,
-) -> PageOf:
+) -> PageOf[Dataset]:
     q = res.queries.datasets
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")

@@ -5,15 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connexion import request
-
+from lowcode.caller import caller
 from lowcode.datasources import service
 from lowcode.datasources.service import UNCHANGED, DatasourceFields
-from lowcode.identity.models import Actor
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
 from lowcode.platform.responses import created as created_reply
-from lowcode.resources import from_request
 
 
 def _fields(body: dict[str, Any]) -> DatasourceFields:
@@ -25,8 +22,7 @@ async def list_datasources(
     token_info: dict[str, Any], workspace_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_datasources(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         PageRequest(page, page_size),
     )
@@ -37,8 +33,7 @@ async def create_datasource(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
     created = await service.create_datasource(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         _fields(body),
         body.get("password"),
@@ -48,9 +43,7 @@ async def create_datasource(
 
 
 async def get_datasource(token_info: dict[str, Any], datasource_id: str) -> JsonReply:
-    found = await service.get_datasource(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(datasource_id)
-    )
+    found = await service.get_datasource(*caller(token_info), uuid.UUID(datasource_id))
     return json_reply(found.to_api())
 
 
@@ -58,8 +51,7 @@ async def update_datasource(
     token_info: dict[str, Any], datasource_id: str, body: dict[str, Any]
 ) -> JsonReply:
     updated = await service.update_datasource(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(datasource_id),
         _fields(body),
         body.get("password", UNCHANGED),
@@ -69,14 +61,10 @@ async def update_datasource(
 
 
 async def delete_datasource(token_info: dict[str, Any], datasource_id: str) -> NoContent:
-    await service.delete_datasource(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(datasource_id)
-    )
+    await service.delete_datasource(*caller(token_info), uuid.UUID(datasource_id))
     return no_content()
 
 
 async def test_datasource(token_info: dict[str, Any], datasource_id: str) -> JsonReply:
-    check = await service.test_datasource(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(datasource_id)
-    )
+    check = await service.test_datasource(*caller(token_info), uuid.UUID(datasource_id))
     return json_reply(check.to_api())

@@ -5,8 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from lowcode.platform.audit import Audited, audit_to_api
 
-class _DatasourceRow(Protocol):
+
+class _DatasourceRow(Audited, Protocol):
+    """The generated rows this model is built from (several queries return it)."""
+
     """What every generated datasource row has in common (no password in any)."""
 
     @property
@@ -31,16 +35,6 @@ class _DatasourceRow(Protocol):
     def ssl_mode(self) -> str: ...
     @property
     def has_password(self) -> bool: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def created_by(self) -> uuid.UUID | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_by(self) -> uuid.UUID | None: ...
-    @property
-    def updated_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +79,7 @@ class Datasource:
             "username": self.username,
             "ssl_mode": self.ssl_mode,
             "has_password": self.has_password,
-            "version": self.version,
-            "created_by": str(self.created_by) if self.created_by else None,
-            "created_at": self.created_at.isoformat(),
-            "updated_by": str(self.updated_by) if self.updated_by else None,
-            "updated_at": self.updated_at.isoformat(),
+            **audit_to_api(self),
         }
 
 

@@ -19,11 +19,10 @@ from lowcode.datasources.models import ConnectionCheck, ConnectionTarget, Dataso
 from lowcode.datasources.pools import connect_once
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
-from lowcode.platform.errors import Forbidden, VersionConflict
+from lowcode.platform.errors import VersionConflict
 from lowcode.platform.pagination import PageOf, PageRequest
 from lowcode.resources import Resources
-from lowcode.workspaces.access import require_role
-from lowcode.workspaces.models import role_at_least
+from lowcode.workspaces.access import require_member_role, require_role
 
 # Marks "the body did not mention the password" apart from "set it to null".
 UNCHANGED = object()
@@ -52,10 +51,7 @@ async def load_for_member(
     row = await res.queries.datasources.get_datasource_for_member(
         conn, datasource_id=datasource_id, user_id=actor.user_id
     )
-    if row is None or row.my_role is None:
-        raise DatasourceNotFound(f"no datasource {datasource_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in this workspace (you are {row.my_role})")
+    row = require_member_role(row, minimum, DatasourceNotFound, "datasource", datasource_id)
     return Datasource.from_row(row)
 
 
@@ -85,7 +81,7 @@ async def target_in_workspace(
 
 async def list_datasources(
     res: Resources, actor: Actor, workspace_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[Datasource]:
     q = res.queries.datasources
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")

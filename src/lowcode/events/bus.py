@@ -11,29 +11,48 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from lowcode.collab.access import SESSION_ENDED, session_live
-from lowcode.collab.connection import Connection
 from lowcode.events.publish import access_channel, user_channel
+from lowcode.identity.authenticate import session_live
 from lowcode.platform.cache import create_redis
 from lowcode.platform.subscriptions import stop_reader
+from lowcode.platform.websocket.access import SESSION_ENDED
+from lowcode.platform.websocket.connection import Connection
+from lowcode.platform.websocket.limits import Admission
+from lowcode.platform.websocket.protocol import NOTIFICATION, Frame
 from lowcode.resources import Resources
-
-if TYPE_CHECKING:
-    from lowcode.collab.hub import Hub
 
 log = logging.getLogger("lowcode.events.bus")
 
 RETRY_S = (0.5, 1, 2, 5)
 
 
+class PageSockets(Protocol):
+    """The page sockets' hub (`collab.hub.Hub`) as the bus needs it, named
+    here so `events` does not depend on `collab`: it re-checks its rooms'
+    sockets when access changes, and it admits sockets of both kinds."""
+
+    admission: Admission
+
+    def access_changed(
+        self,
+        *,
+        users: frozenset[uuid.UUID] | None = None,
+        pages: frozenset[uuid.UUID] = frozenset(),
+        workspaces: frozenset[uuid.UUID] = frozenset(),
+        everyone: bool = False,
+    ) -> None: ...
+
+
 class EventBus:
-    def __init__(self, res: Resources, hub: Hub | None = None) -> None:
+    def __init__(self, res: Resources, hub: PageSockets) -> None:
         self.res, self.hub = res, hub
+        # One cap per user on this process for page and event sockets together.
+        self.admission = hub.admission
         # The subscription holds its connection for good: give it its own client
         # so it never takes a slot from the pool that requests draw from.
         assert res.settings.redis_url
@@ -120,7 +139,7 @@ class EventBus:
                 log.warning("bad access-change message")
             return
         user = channel.decode()[len(self._prefix) :]
-        frame = data.decode()
+        frame = Frame(NOTIFICATION, data.decode())
         for conn in list(self.connections.get(user, ())):
             if not conn.offer(frame):
                 self.remove(uuid.UUID(user), conn)
@@ -130,15 +149,14 @@ class EventBus:
     def _access_changed(self, message: dict[str, list[str]] | None) -> None:
         """An access change (None: any may have been missed) for this node's sockets."""
         users = None if message is None else frozenset(uuid.UUID(u) for u in message["users"])
-        if self.hub is not None:
-            if message is None:
-                self.hub.access_changed(everyone=True)
-            else:
-                self.hub.access_changed(
-                    users=users,
-                    pages=frozenset(uuid.UUID(p) for p in message["pages"]),
-                    workspaces=frozenset(uuid.UUID(w) for w in message["workspaces"]),
-                )
+        if message is None:
+            self.hub.access_changed(everyone=True)
+        else:
+            self.hub.access_changed(
+                users=users,
+                pages=frozenset(uuid.UUID(p) for p in message["pages"]),
+                workspaces=frozenset(uuid.UUID(w) for w in message["workspaces"]),
+            )
         conns = [
             c
             for user, group in self.connections.items()

@@ -11,6 +11,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from lowcode.platform.websocket.protocol import encode
 from lowcode.resources import Resources
 
 log = logging.getLogger("lowcode.events")
@@ -23,9 +24,9 @@ def user_channel(res: Resources, user_id: uuid.UUID | str) -> str:
 async def notify_user(
     res: Resources, user_id: uuid.UUID, frame_type: str, payload: dict[str, Any]
 ) -> None:
-    frame = json.dumps({"type": frame_type, "payload": payload}, separators=(",", ":"))
+    frame = encode(frame_type, payload)
     try:
-        await res.redis.publish(user_channel(res, user_id), frame)
+        await res.redis.publish(user_channel(res, user_id), frame.text)
     except RedisError as e:
         log.warning("notification not published", extra={"type": frame_type, "error": str(e)})
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import WebSocketException
 from starlette.websockets import WebSocket
 
-from lowcode.collab.connection import Connection, Member
-from lowcode.collab.protocol import ProtocolError, encode, error_frame, load_protocol
-from lowcode.collab.ws import STATE_HUB, authenticate, close_at_expiry
 from lowcode.events.bus import EventBus
+from lowcode.identity.security import websocket_user
+from lowcode.platform.websocket.access import close_at_expiry
+from lowcode.platform.websocket.connection import Connection, Member
+from lowcode.platform.websocket.protocol import (
+    ProtocolError,
+    encode,
+    error_frame,
+    load_protocol,
+)
 from lowcode.resources import STATE_RESOURCES, Resources
 
 STATE_EVENTS = "lowcode.events"
@@ -19,27 +26,22 @@ async def events_socket(websocket: WebSocket) -> None:
     res: Resources = websocket.scope["state"][STATE_RESOURCES]
     bus: EventBus = websocket.scope["state"][STATE_EVENTS]
     if res.shutting_down.is_set():
-        await websocket.close(1012)
-        return
-    who = await authenticate(res, websocket)
-    if who is None:
-        return
-    user_id = who.user_id
-    admission = websocket.scope["state"][STATE_HUB].admission
+        raise WebSocketException(1012)
+    who = await websocket_user(res, websocket)
+    user_id = who.actor.user_id
+    admission = bus.admission
     refused = admission.admit(user_id)
     if refused is not None:
-        await websocket.close(4429, refused)
-        return
+        raise WebSocketException(4429, refused)
     protocol = load_protocol(res.settings.asyncapi_file, res.settings.json_max_depth)
     conn = Connection(
         websocket,
         Member(user_id, who.name),
-        read_only=True,
         queue_size=64,
-        session_id=who.session_id,
+        session_id=who.actor.session_id,
     )
     conn.start_writer()
-    expiry = close_at_expiry(who, conn)
+    expiry = close_at_expiry(who.expires_at, conn)
     bus.add(user_id, conn)
     try:
         while True:

@@ -9,8 +9,8 @@ from typing import Any
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
+from lowcode.caller import caller
 from lowcode.flags import ofrep, service
-from lowcode.identity.models import Actor
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
 from lowcode.platform.responses import created as created_reply
@@ -35,28 +35,28 @@ async def put_flag(token_info: dict[str, Any], key: str, body: dict[str, Any]) -
         deny_workspaces=[uuid.UUID(w) for w in body.get("deny_workspaces", [])],
         rollout_percentage=body.get("rollout_percentage", 0),
     )
-    actor = Actor.from_token_info(token_info)
-    flag, is_new = await service.put_flag(from_request(request), actor, key, spec)
+    res, actor = caller(token_info)
+    flag, is_new = await service.put_flag(res, actor, key, spec)
     if is_new:
         return created_reply(flag.to_api(), request.url.path)
     return json_reply(flag.to_api())
 
 
 async def delete_flag(token_info: dict[str, Any], key: str) -> NoContent:
-    await service.delete_flag(from_request(request), Actor.from_token_info(token_info), key)
+    await service.delete_flag(*caller(token_info), key)
     return no_content()
 
 
 async def evaluate_flag(token_info: dict[str, Any], key: str, body: Any = None) -> JsonReply:
-    actor = Actor.from_token_info(token_info)
-    return json_reply(await ofrep.evaluate_one(from_request(request), actor, key, body))
+    res, actor = caller(token_info)
+    return json_reply(await ofrep.evaluate_one(res, actor, key, body))
 
 
 async def evaluate_flags_bulk(
     token_info: dict[str, Any], body: Any = None
 ) -> JsonReply | NoContent:
-    actor = Actor.from_token_info(token_info)
-    answer, etag = await ofrep.evaluate_all(from_request(request), actor, body)
+    res, actor = caller(token_info)
+    answer, etag = await ofrep.evaluate_all(res, actor, body)
     if ofrep.etag_matches(request.headers.get("if-none-match"), etag):
         return ConnexionResponse(status_code=304, headers={"ETag": etag})
     return json_reply(answer, headers={"ETag": etag})

@@ -49,7 +49,7 @@ class FlagWrite:
     rollout_percentage: int
 
 
-async def list_flags(res: Resources, page: PageRequest) -> PageOf:
+async def list_flags(res: Resources, page: PageRequest) -> PageOf[Flag]:
     """Database flags and the settings' defaults no database flag replaces, by key."""
     async with res.pool.acquire() as conn:
         rows = {r.key: Flag.from_row(r) async for r in res.queries.flags.list_flags(conn)}

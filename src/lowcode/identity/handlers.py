@@ -7,8 +7,8 @@ from typing import Any
 
 from connexion import request
 
+from lowcode.caller import caller
 from lowcode.identity import service, users
-from lowcode.identity.models import Actor
 from lowcode.identity.service import ClientInfo
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, created, json_reply, no_content
@@ -54,21 +54,20 @@ async def logout(body: dict[str, Any]) -> NoContent:
 async def list_sessions(
     token_info: dict[str, Any], page: int = 1, page_size: int = 20
 ) -> JsonReply:
-    actor = Actor.from_token_info(token_info)
-    result = await service.list_sessions(from_request(request), actor, PageRequest(page, page_size))
+    res, actor = caller(token_info)
+    result = await service.list_sessions(res, actor, PageRequest(page, page_size))
     return json_reply(result.to_api())
 
 
 async def revoke_session(token_info: dict[str, Any], session_id: str) -> NoContent:
-    actor = Actor.from_token_info(token_info)
-    await service.revoke_own_session(from_request(request), actor, uuid.UUID(session_id))
+    res, actor = caller(token_info)
+    await service.revoke_own_session(res, actor, uuid.UUID(session_id))
     return no_content()
 
 
 async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> NoContent:
     await service.change_password(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         current_password=body["current_password"],
         new_password=body["new_password"],
     )
@@ -76,13 +75,13 @@ async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> N
 
 
 async def get_me(token_info: dict[str, Any]) -> JsonReply:
-    actor = Actor.from_token_info(token_info)
-    return json_reply((await users.get_user(from_request(request), actor.user_id)).to_api())
+    res, actor = caller(token_info)
+    return json_reply((await users.get_user(res, actor.user_id)).to_api())
 
 
 async def update_me(token_info: dict[str, Any], body: dict[str, Any]) -> JsonReply:
-    actor = Actor.from_token_info(token_info)
-    user = await users.update_display_name(from_request(request), actor, body["display_name"])
+    res, actor = caller(token_info)
+    user = await users.update_display_name(res, actor, body["display_name"])
     return json_reply(user.to_api())
 
 
@@ -109,8 +108,7 @@ async def get_user(user_id: str) -> JsonReply:
 
 async def update_user(token_info: dict[str, Any], user_id: str, body: dict[str, Any]) -> JsonReply:
     user = await users.update_user(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(user_id),
         role=body.get("role"),
         disabled=body.get("disabled"),
@@ -119,8 +117,8 @@ async def update_user(token_info: dict[str, Any], user_id: str, body: dict[str, 
 
 
 async def delete_user(token_info: dict[str, Any], user_id: str) -> NoContent:
-    actor = Actor.from_token_info(token_info)
-    await users.delete_user(from_request(request), actor, uuid.UUID(user_id))
+    res, actor = caller(token_info)
+    await users.delete_user(res, actor, uuid.UUID(user_id))
     return no_content()
 
 

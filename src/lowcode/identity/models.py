@@ -15,6 +15,10 @@ class Actor:
     user_id: uuid.UUID
     session_id: uuid.UUID
     role: str
+    # The access token's `exp` (Unix seconds) when authenticated from one
+    # (`identity.authenticate`): an open socket closes then. None when rebuilt
+    # from Connexion's token_info, where the request ends long before.
+    expires_at: int | None = None
 
     @classmethod
     def from_token_info(cls, token_info: dict[str, Any]) -> Actor:

@@ -1,23 +1,31 @@
-"""The Connexion security handler (`x-bearerInfoFunc`) for `bearerAuth`.
+"""Authentication at the edges: the Connexion security handler
+(`x-bearerInfoFunc`) for `bearerAuth`, and the handshake of both WebSockets.
 
-Validates the access token, then its session (revoked sessions and disabled
-users end access at once), then the global role the operation declares as its
-security scopes (`[admin]`). The caller's id goes to the access log.
+Both validate the access token, then its session (revoked sessions and
+disabled users end access at once): `authenticate`. HTTP then checks the
+global role the operation declares as its security scopes (`[admin]`). The
+caller's id goes to the access log.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from connexion.lifecycle import ConnexionRequest
+from starlette.exceptions import WebSocketException
+from starlette.types import Scope
+from starlette.websockets import WebSocket
 
-from lowcode.identity.errors import SessionRevoked, TokenInvalid
-from lowcode.identity.sessions_cache import session_state
+from lowcode.identity.authenticate import authenticate
+from lowcode.identity.errors import TokenInvalid
+from lowcode.identity.models import Actor
 from lowcode.platform.access_log import ROUTING_EXTENSION
-from lowcode.platform.errors import Forbidden
+from lowcode.platform.errors import AppError, Forbidden
 from lowcode.platform.request_context import STATE_KEY, RequestState
-from lowcode.resources import STATE_OPERATION_SCOPES, from_request
+from lowcode.platform.websocket.access import offered_token
+from lowcode.resources import STATE_OPERATION_SCOPES, Resources, from_request
 
 log = logging.getLogger("lowcode.identity.security")
 
@@ -45,23 +53,50 @@ async def bearer_info(
     token: str, required_scopes: list[str] | None = None, request: ConnexionRequest | None = None
 ) -> dict[str, Any]:
     assert request is not None
-    res = from_request(request)
-    claims = res.tokens.decode_access(token)
-    state = await session_state(res, claims.session_id)
-    if state is None or state.user_id != claims.user_id:
-        raise TokenInvalid("the access token's session does not exist")
-    if not state.active:
-        raise SessionRevoked("this session was revoked or the account disabled; log in again")
-    request_state = request.scope.get("state", {}).get(STATE_KEY)
-    if isinstance(request_state, RequestState):
-        request_state.user_id = str(state.user_id)
-    scopes = ROLE_SCOPES.get(state.role, frozenset())
+    actor = await authenticate(from_request(request), token)
+    _log_user(request.scope, actor)
+    scopes = ROLE_SCOPES.get(actor.role, frozenset())
     missing = (set(required_scopes or []) | _declared_scopes(request)) - scopes
     if missing:
         raise Forbidden(f"requires the {', '.join(sorted(missing))} role")
     return {
-        "sub": str(state.user_id),
-        "sid": str(claims.session_id),
-        "role": state.role,
+        "sub": str(actor.user_id),
+        "sid": str(actor.session_id),
+        "role": actor.role,
         "scope": sorted(scopes),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class SocketUser:
+    actor: Actor
+    name: str  # shown to the others in a room
+    expires_at: int  # the access token's `exp` (Unix seconds): the socket closes then
+
+
+async def websocket_user(res: Resources, websocket: WebSocket) -> SocketUser:
+    """Accept the socket and return who it is; close it with 4401 (raised as
+    WebSocketException) when its token does not stand. Accepted first, so
+    the client sees the close code rather than a failed handshake."""
+    token, subprotocol = offered_token(websocket)
+    await websocket.accept(subprotocol=subprotocol)
+    try:
+        if not token:
+            raise TokenInvalid("no access token")
+        actor = await authenticate(res, token)
+    except AppError as e:
+        raise WebSocketException(4401, "invalid or missing access token") from e
+    async with res.pool.acquire() as conn:
+        user = await res.queries.identity.get_user(conn, user_id=actor.user_id)
+    if user is None:
+        raise WebSocketException(4401, "unknown user")
+    _log_user(websocket.scope, actor)
+    assert actor.expires_at is not None  # `authenticate` read it from the token
+    return SocketUser(actor, user.display_name, actor.expires_at)
+
+
+def _log_user(scope: Scope, actor: Actor) -> None:
+    """The caller's id, for the access log's lines."""
+    request_state = scope.get("state", {}).get(STATE_KEY)
+    if isinstance(request_state, RequestState):
+        request_state.user_id = str(actor.user_id)

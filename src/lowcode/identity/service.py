@@ -197,7 +197,7 @@ async def logout(res: Resources, *, refresh_token: str) -> None:
         await access_changed(res, users=[state.user_id])
 
 
-async def list_sessions(res: Resources, actor: Actor, page: PageRequest) -> PageOf:
+async def list_sessions(res: Resources, actor: Actor, page: PageRequest) -> PageOf[Session]:
     async with res.pool.acquire() as conn:
         q = res.queries.identity
         rows = [

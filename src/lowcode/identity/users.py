@@ -11,15 +11,9 @@ from lowcode.identity.passwords import hash_password
 from lowcode.identity.sessions_cache import revoke_cached, update_cached
 from lowcode.platform.db import transaction
 from lowcode.platform.errors import Forbidden
-from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.pagination import PageOf, PageRequest, search_pattern
 from lowcode.resources import Resources
 from lowcode.workspaces.errors import LastOwner
-
-
-def like_pattern(text: str) -> str:
-    """A substring ILIKE pattern matching `text` literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 async def get_user(res: Resources, user_id: uuid.UUID) -> User:
@@ -47,9 +41,9 @@ async def search_users(
     role: str | None,
     disabled: bool | None,
     page: PageRequest,
-) -> PageOf:
+) -> PageOf[User]:
     """Admin listing: substring search over email and display name, filters, pages."""
-    pattern = like_pattern(query.strip()) if query and query.strip() else None
+    pattern = search_pattern(query)
     q = res.queries.identity
     async with res.pool.acquire() as conn:
         rows = [

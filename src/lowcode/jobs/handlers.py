@@ -7,7 +7,7 @@ from typing import Any
 
 from connexion import request
 
-from lowcode.identity.models import Actor
+from lowcode.caller import caller
 from lowcode.jobs import service
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, json_reply
@@ -35,12 +35,12 @@ async def get_job(job_id: int) -> JsonReply:
 
 
 async def retry_job(token_info: dict[str, Any], job_id: int) -> JsonReply:
-    job = await service.retry_job(from_request(request), Actor.from_token_info(token_info), job_id)
+    job = await service.retry_job(*caller(token_info), job_id)
     return json_reply(job.to_api())
 
 
 async def cancel_job(token_info: dict[str, Any], job_id: int) -> JsonReply:
-    job = await service.cancel_job(from_request(request), Actor.from_token_info(token_info), job_id)
+    job = await service.cancel_job(*caller(token_info), job_id)
     return json_reply(job.to_api())
 
 

@@ -59,7 +59,7 @@ def _job(row: ListJobsRow | GetJobRow) -> Job:
 
 async def list_jobs(
     res: Resources, *, status: str | None, entrypoint: str | None, page: PageRequest
-) -> PageOf:
+) -> PageOf[Job]:
     """Jobs still in the queue (queued, running, failed), newest first."""
     statuses = [LISTABLE[status]] if status else list(LISTABLE.values())
     q = res.queries.jobs

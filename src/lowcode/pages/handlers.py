@@ -7,14 +7,13 @@ from typing import Any
 
 from connexion import request
 
-from lowcode.identity.models import Actor
+from lowcode.caller import caller
 from lowcode.pages import service
 from lowcode.pages.errors import PreconditionRequired
 from lowcode.pages.models import Page, parse_version_tag
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
 from lowcode.platform.validation import validated_body
-from lowcode.resources import from_request
 
 
 def _page_reply(page: Page, status: int = 200, location: str | None = None) -> JsonReply:
@@ -40,8 +39,7 @@ async def list_pages(
     page_size: int = 20,
 ) -> JsonReply:
     result = await service.list_pages(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         query=q,
         sort=sort,
@@ -57,8 +55,7 @@ async def list_pages(
 async def create_page(token_info: dict[str, Any], workspace_id: str) -> JsonReply:
     body = validated_body(request)
     created = await service.create_page(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         title=body["title"],
         document=body.get("schema"),
@@ -67,23 +64,17 @@ async def create_page(token_info: dict[str, Any], workspace_id: str) -> JsonRepl
 
 
 async def get_page(token_info: dict[str, Any], page_id: str) -> JsonReply:
-    page = await service.get_page(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id)
-    )
+    page = await service.get_page(*caller(token_info), uuid.UUID(page_id))
     return _page_reply(page)
 
 
 async def update_page(token_info: dict[str, Any], page_id: str, body: dict[str, Any]) -> JsonReply:
-    summary = await service.update_title(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id), body["title"]
-    )
+    summary = await service.update_title(*caller(token_info), uuid.UUID(page_id), body["title"])
     return json_reply(summary.to_api())
 
 
 async def delete_page(token_info: dict[str, Any], page_id: str) -> NoContent:
-    await service.delete_page(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id)
-    )
+    await service.delete_page(*caller(token_info), uuid.UUID(page_id))
     return no_content()
 
 
@@ -93,8 +84,7 @@ async def replace_schema(token_info: dict[str, Any], page_id: str) -> JsonReply:
     if base is None:
         raise PreconditionRequired("send If-Match or a body version: the version this replaces")
     page = await service.replace_document(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(page_id),
         base_version=base,
         document=body["schema"],
@@ -106,8 +96,7 @@ async def replace_schema(token_info: dict[str, Any], page_id: str) -> JsonReply:
 async def patch_page(token_info: dict[str, Any], page_id: str) -> JsonReply:
     body = validated_body(request)
     op = await service.patch_page(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(page_id),
         base_version=body["baseVersion"],
         patch=body["patches"],
@@ -120,8 +109,7 @@ async def list_revisions(
     token_info: dict[str, Any], page_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_revisions(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(page_id),
         PageRequest(page, page_size),
     )
@@ -129,9 +117,7 @@ async def list_revisions(
 
 
 async def get_revision(token_info: dict[str, Any], page_id: str, revision: int) -> JsonReply:
-    found = await service.get_revision(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(page_id), revision
-    )
+    found = await service.get_revision(*caller(token_info), uuid.UUID(page_id), revision)
     return json_reply(found.to_api())
 
 
@@ -140,8 +126,7 @@ async def restore_revision(
 ) -> JsonReply:
     body = body or {}
     op = await service.restore_revision(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(page_id),
         revision,
         base_version=body.get("baseVersion"),

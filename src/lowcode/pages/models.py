@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from lowcode.pages.document import Document, Patch
+from lowcode.platform.audit import audit_to_api
 from lowcode.platform.errors import AppError, FieldError, Invalid
 
 
@@ -25,11 +26,7 @@ class PageSummary:
             "id": str(self.id),
             "workspace_id": str(self.workspace_id),
             "title": self.title,
-            "version": self.version,
-            "created_by": str(self.created_by) if self.created_by else None,
-            "created_at": self.created_at.isoformat(),
-            "updated_by": str(self.updated_by) if self.updated_by else None,
-            "updated_at": self.updated_at.isoformat(),
+            **audit_to_api(self),
         }
 
 

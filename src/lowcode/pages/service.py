@@ -6,17 +6,15 @@ import uuid
 
 from lowcode.events.publish import access_changed
 from lowcode.identity.models import Actor
-from lowcode.identity.users import like_pattern
 from lowcode.pages import cache, oplog
 from lowcode.pages.document import Document, Patch, new_document
 from lowcode.pages.errors import OpIdConflict, OpIdReused, PageNotFound, RevisionNotFound
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSummary, Revision
 from lowcode.platform.db import Connection, transaction
-from lowcode.platform.errors import Forbidden, VersionConflict
-from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.errors import VersionConflict
+from lowcode.platform.pagination import PageOf, PageRequest, search_pattern
 from lowcode.resources import Resources
-from lowcode.workspaces.access import require_role
-from lowcode.workspaces.models import role_at_least
+from lowcode.workspaces.access import require_member_role, require_role
 from lowcode_gen.queries.pages import GetPageForMemberRow, PageSummaryRow
 
 
@@ -39,11 +37,7 @@ async def _page_for(
     """The page row if the actor may act on it with `minimum` workspace role.
     Pages of workspaces the actor is not in are simply not found."""
     row = await res.queries.pages.get_page_for_member(conn, page_id=page_id, user_id=actor.user_id)
-    if row is None or row.my_role is None:
-        raise PageNotFound(f"no page {page_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in the page's workspace")
-    return row
+    return require_member_role(row, minimum, PageNotFound, "page", page_id)
 
 
 async def list_pages(
@@ -54,8 +48,8 @@ async def list_pages(
     query: str | None,
     sort: str,
     page: PageRequest,
-) -> PageOf:
-    pattern = like_pattern(query.strip()) if query and query.strip() else None
+) -> PageOf[PageSummary]:
+    pattern = search_pattern(query)
     q = res.queries.pages
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")
@@ -218,7 +212,7 @@ async def replace_document(
 
 async def list_revisions(
     res: Resources, actor: Actor, page_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[Revision]:
     q = res.queries.pages
     async with res.pool.acquire() as conn:
         await _page_for(res, conn, actor, page_id, "viewer")

@@ -1,7 +1,7 @@
 """Prometheus metrics of one app instance, in its own registry.
 
 A registry per app (not the global default) lets tests build many apps in one
-process and lets the worker expose its own set later.
+process, and gives the worker (`lowcode worker`) a set of its own.
 """
 
 from __future__ import annotations

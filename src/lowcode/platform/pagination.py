@@ -4,7 +4,14 @@ bounds) → limit/offset, and the `{items, page, page_size, total}` envelope."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
+
+
+class ApiModel(Protocol):
+    def to_api(self) -> dict[str, Any]: ...
+
+
+T = TypeVar("T", bound=ApiModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,15 +29,25 @@ class PageRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class PageOf:
-    items: list[Any]
+class PageOf(Generic[T]):
+    items: list[T]
     page: PageRequest
     total: int
 
     def to_api(self) -> dict[str, Any]:
         return {
-            "items": [i.to_api() if hasattr(i, "to_api") else i for i in self.items],
+            "items": [i.to_api() for i in self.items],
             "page": self.page.page,
             "page_size": self.page.page_size,
             "total": self.total,
         }
+
+
+def search_pattern(query: str | None) -> str | None:
+    """The ILIKE pattern of a list's `q` parameter: its text, trimmed, matched
+    literally anywhere (`%`, `_` and `\\` escaped); None when there is no text."""
+    text = query.strip() if query else ""
+    if not text:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -7,7 +7,7 @@ from typing import Any
 
 from connexion import request
 
-from lowcode.identity.models import Actor
+from lowcode.caller import caller
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, json_reply
 from lowcode.resources import from_request
@@ -28,8 +28,7 @@ async def put_legacy_routes(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
     routes = await service.put_routes(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         body["legacy_tags"],
     )

@@ -49,7 +49,7 @@ def _routing(res: Resources) -> Routing:
     return res.routing
 
 
-async def list_routes(res: Resources, page: PageRequest) -> PageOf:
+async def list_routes(res: Resources, page: PageRequest) -> PageOf[LegacyRoutes]:
     async with res.pool.acquire() as conn:
         rows = [LegacyRoutes.from_row(r) async for r in res.queries.routing.list_routes(conn)]
     return PageOf(rows[page.offset : page.offset + page.limit], page, len(rows))

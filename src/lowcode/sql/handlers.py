@@ -7,7 +7,7 @@ from typing import Any
 
 from connexion import request
 
-from lowcode.identity.models import Actor
+from lowcode.caller import caller
 from lowcode.platform.responses import JsonReply, json_reply
 from lowcode.resources import from_request
 from lowcode.sql import service
@@ -21,8 +21,7 @@ async def parse_sql(body: dict[str, Any]) -> JsonReply:
 
 async def validate_sql(token_info: dict[str, Any], body: dict[str, Any]) -> JsonReply:
     result = await service.validate_sql(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         body["sql"],
         body["dialect"],
         datasource_id=uuid.UUID(body["datasource_id"]) if body.get("datasource_id") else None,

@@ -5,13 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connexion import request
-
-from lowcode.identity.models import Actor
+from lowcode.caller import caller
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, json_reply, no_content
 from lowcode.platform.responses import created as created_reply
-from lowcode.resources import from_request
 from lowcode.sync import service
 from lowcode.sync.service import UNCHANGED, JobFields, sink_from_api, source_from_api
 
@@ -32,8 +29,7 @@ async def list_sync_jobs(
     token_info: dict[str, Any], workspace_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_sync_jobs(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         PageRequest(page, page_size),
     )
@@ -44,8 +40,7 @@ async def create_sync_job(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
     created = await service.create_sync_job(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         _fields(body),
     )
@@ -54,9 +49,7 @@ async def create_sync_job(
 
 
 async def get_sync_job(token_info: dict[str, Any], job_id: str) -> JsonReply:
-    found = await service.get_sync_job(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(job_id)
-    )
+    found = await service.get_sync_job(*caller(token_info), uuid.UUID(job_id))
     return json_reply(found.to_api())
 
 
@@ -64,8 +57,7 @@ async def update_sync_job(
     token_info: dict[str, Any], job_id: str, body: dict[str, Any]
 ) -> JsonReply:
     updated = await service.update_sync_job(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(job_id),
         _fields(body),
         body.get("version"),
@@ -74,16 +66,12 @@ async def update_sync_job(
 
 
 async def delete_sync_job(token_info: dict[str, Any], job_id: str) -> NoContent:
-    await service.delete_sync_job(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(job_id)
-    )
+    await service.delete_sync_job(*caller(token_info), uuid.UUID(job_id))
     return no_content()
 
 
 async def start_sync_run(token_info: dict[str, Any], job_id: str) -> JsonReply:
-    run = await service.start_run(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(job_id)
-    )
+    run = await service.start_run(*caller(token_info), uuid.UUID(job_id))
     return json_reply(run.to_api(), 202)
 
 
@@ -91,8 +79,7 @@ async def list_sync_runs(
     token_info: dict[str, Any], job_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_runs(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(job_id),
         PageRequest(page, page_size),
     )
@@ -100,14 +87,10 @@ async def list_sync_runs(
 
 
 async def get_sync_run(token_info: dict[str, Any], run_id: str) -> JsonReply:
-    run = await service.get_run(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(run_id)
-    )
+    run = await service.get_run(*caller(token_info), uuid.UUID(run_id))
     return json_reply(run.to_api())
 
 
 async def cancel_sync_run(token_info: dict[str, Any], run_id: str) -> JsonReply:
-    run = await service.cancel_run(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(run_id)
-    )
+    run = await service.cancel_run(*caller(token_info), uuid.UUID(run_id))
     return json_reply(run.to_api(), 202)

@@ -24,7 +24,6 @@ from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import (
     AppError,
     FieldError,
-    Forbidden,
     VersionConflict,
 )
 from lowcode.platform.pagination import PageOf, PageRequest
@@ -51,8 +50,7 @@ from lowcode.sync.models import (
     TableSource,
 )
 from lowcode.sync.schedule import next_tick, parse_schedule
-from lowcode.workspaces.access import require_role
-from lowcode.workspaces.models import role_at_least
+from lowcode.workspaces.access import require_member_role, require_role
 from lowcode_gen.queries.sync import SyncRunRow
 
 log = logging.getLogger("lowcode.sync")
@@ -174,16 +172,13 @@ async def _load(
     row = await res.queries.sync.get_sync_job_for_member(
         conn, sync_job_id=sync_job_id, user_id=actor.user_id
     )
-    if row is None or row.my_role is None:
-        raise SyncJobNotFound(f"no sync job {sync_job_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in this workspace (you are {row.my_role})")
+    row = require_member_role(row, minimum, SyncJobNotFound, "sync job", sync_job_id)
     return SyncJob.from_row(row)
 
 
 async def list_sync_jobs(
     res: Resources, actor: Actor, workspace_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[SyncJob]:
     q = res.queries.sync
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")
@@ -327,17 +322,14 @@ async def _run_for(
     res: Resources, conn: Connection, actor: Actor, run_id: uuid.UUID, minimum: str
 ) -> SyncRun:
     row = await res.queries.sync.get_sync_run_for_member(conn, run_id=run_id, user_id=actor.user_id)
-    if row is None or row.my_role is None:
-        raise SyncRunNotFound(f"no sync run {run_id}")
-    if not role_at_least(row.my_role, minimum):
-        raise Forbidden(f"requires the {minimum} role in this workspace (you are {row.my_role})")
+    row = require_member_role(row, minimum, SyncRunNotFound, "sync run", run_id)
     fields = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if f.name != "my_role"}
     return SyncRun(SyncRunRow(**fields))
 
 
 async def list_runs(
     res: Resources, actor: Actor, sync_job_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[SyncRun]:
     q = res.queries.sync
     async with res.pool.acquire() as conn:
         await _load(res, conn, actor, sync_job_id, "viewer")

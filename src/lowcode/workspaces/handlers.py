@@ -5,29 +5,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connexion import request
-
-from lowcode.identity.models import Actor
+from lowcode.caller import caller
 from lowcode.platform.pagination import PageRequest
 from lowcode.platform.responses import JsonReply, NoContent, created, json_reply, no_content
-from lowcode.resources import from_request
 from lowcode.workspaces import service
 
 
 async def list_workspaces(
     token_info: dict[str, Any], page: int = 1, page_size: int = 20
 ) -> JsonReply:
-    actor = Actor.from_token_info(token_info)
-    result = await service.list_workspaces(
-        from_request(request), actor, PageRequest(page, page_size)
-    )
+    res, actor = caller(token_info)
+    result = await service.list_workspaces(res, actor, PageRequest(page, page_size))
     return json_reply(result.to_api())
 
 
 async def create_workspace(token_info: dict[str, Any], body: dict[str, Any]) -> JsonReply:
     workspace = await service.create_workspace(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         name=body["name"],
         description=body.get("description", ""),
     )
@@ -36,9 +30,7 @@ async def create_workspace(token_info: dict[str, Any], body: dict[str, Any]) -> 
 
 
 async def get_workspace(token_info: dict[str, Any], workspace_id: str) -> JsonReply:
-    workspace = await service.get_workspace(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(workspace_id)
-    )
+    workspace = await service.get_workspace(*caller(token_info), uuid.UUID(workspace_id))
     return json_reply(workspace.to_api())
 
 
@@ -46,8 +38,7 @@ async def update_workspace(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
     workspace = await service.update_workspace(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         name=body.get("name"),
         description=body.get("description"),
@@ -57,9 +48,7 @@ async def update_workspace(
 
 
 async def delete_workspace(token_info: dict[str, Any], workspace_id: str) -> NoContent:
-    await service.delete_workspace(
-        from_request(request), Actor.from_token_info(token_info), uuid.UUID(workspace_id)
-    )
+    await service.delete_workspace(*caller(token_info), uuid.UUID(workspace_id))
     return no_content()
 
 
@@ -67,8 +56,7 @@ async def list_members(
     token_info: dict[str, Any], workspace_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_members(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         PageRequest(page, page_size),
     )
@@ -78,7 +66,7 @@ async def list_members(
 async def add_member(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
-    res, actor = from_request(request), Actor.from_token_info(token_info)
+    res, actor = caller(token_info)
     if "email" in body:
         # 202 and the same body whether or not the email has an account.
         await service.add_member_by_email(
@@ -102,8 +90,7 @@ async def update_member(
     token_info: dict[str, Any], workspace_id: str, user_id: str, body: dict[str, Any]
 ) -> JsonReply:
     member = await service.change_member_role(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         uuid.UUID(user_id),
         body["role"],
@@ -113,8 +100,7 @@ async def update_member(
 
 async def remove_member(token_info: dict[str, Any], workspace_id: str, user_id: str) -> NoContent:
     await service.remove_member(
-        from_request(request),
-        Actor.from_token_info(token_info),
+        *caller(token_info),
         uuid.UUID(workspace_id),
         uuid.UUID(user_id),
     )

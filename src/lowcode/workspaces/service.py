@@ -17,7 +17,7 @@ from lowcode.workspaces.models import Member, Workspace
 from lowcode_gen.queries.workspaces import MemberRow
 
 
-async def list_workspaces(res: Resources, actor: Actor, page: PageRequest) -> PageOf:
+async def list_workspaces(res: Resources, actor: Actor, page: PageRequest) -> PageOf[Workspace]:
     q = res.queries.workspaces
     async with res.pool.acquire() as conn:
         rows = [
@@ -90,7 +90,7 @@ def _member(r: MemberRow | None) -> Member:
 
 async def list_members(
     res: Resources, actor: Actor, workspace_id: uuid.UUID, page: PageRequest
-) -> PageOf:
+) -> PageOf[Member]:
     q = res.queries.workspaces
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")

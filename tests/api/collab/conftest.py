@@ -14,7 +14,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from lowcode.collab.protocol import load_protocol
+from lowcode.platform.websocket.protocol import load_protocol
 from lowcode.settings import PROJECT_ROOT
 
 PROTOCOL = load_protocol(PROJECT_ROOT / "api/asyncapi/collab.yaml")

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from lowcode.collab.connection import TokenBucket
+from lowcode.platform.websocket.limits import TokenBucket
 from tests.api.collab.conftest import PeerClosed, open_peer, serve_app
 from tests.outage import TcpProxy
 from tests.support import add_member, make_page, make_workspace, signup

@@ -1,4 +1,5 @@
-"""The collaboration wire protocol, validated against `api/asyncapi/collab.yaml`.
+"""The wire protocol of both sockets, validated against `api/asyncapi/collab.yaml`
+(which describes `/ws/pages/{page_id}` and `/ws/events`).
 
 Frames are `{"type": ..., "payload": {...}}` JSON text. Incoming frames are
 checked against the client → server schemas of the AsyncAPI document; the
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
@@ -106,11 +107,24 @@ def load_protocol(asyncapi_file: Path, max_depth: int = 64) -> Protocol:
     return Protocol(asyncapi_file, max_depth)
 
 
-def encode(frame_type: str, payload: dict[str, Any]) -> str:
-    """A server frame as compact JSON text, `{"type":…` first (see
-    `connection.frame_type`). Made once per frame, whatever it is sent to."""
-    return jsoncodec.dumps({"type": frame_type, "payload": payload})
+# The kind of the frames `/ws/events` relays: published by any process
+# (`events.publish`), they reach the bus as text.
+NOTIFICATION = "notification"
 
 
-def error_frame(code: str, message: str, **extra: Any) -> str:
+class Frame(NamedTuple):
+    """A server frame as sent: its JSON text, and its type beside it (a
+    connection counts what it sends by type) so nothing parses the text back."""
+
+    kind: str
+    text: str
+
+
+def encode(kind: str, payload: dict[str, Any]) -> Frame:
+    """A server frame as compact JSON text. Made once per frame, whatever it
+    is sent to (a room's broadcast, a notification to every node)."""
+    return Frame(kind, jsoncodec.dumps({"type": kind, "payload": payload}))
+
+
+def error_frame(code: str, message: str, **extra: Any) -> Frame:
     return encode("error", {"code": code, "message": message, **extra})

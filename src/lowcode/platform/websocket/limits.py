@@ -1,4 +1,5 @@
-"""Who may open another WebSocket on this process: a cap on each user's open
+"""Limits of sockets on this process: a rate per connection (`TokenBucket`),
+and who may open another socket (`Admission`): a cap on each user's open
 sockets (pages and events together) and a per-user rate of new ones.
 
 A handshake costs a token check, Redis, two queries and, for a page, a full
@@ -8,13 +9,44 @@ or reconnect in a tight loop. Counted per process, like the rooms they join.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 
-from lowcode.collab.connection import TokenBucket
+from limits import parse
 
 # Buckets of users who stopped connecting are pruned once there are this many.
 _PRUNE_ABOVE = 10_000
+
+
+class TokenBucket:
+    """A per-connection rate limit: `amount` per `period_s`, in bursts of up
+    to `amount`. Written here rather than taken from `limits`: its in-memory
+    storage re-arms a `threading.Timer` every few milliseconds and scans every
+    key under the GIL, for what is two floats per connection and no sharing."""
+
+    __slots__ = ("_capacity", "_rate", "_stamp", "_tokens")
+
+    def __init__(self, amount: int, period_s: float) -> None:
+        self._capacity = float(amount)
+        self._rate = amount / period_s
+        self._tokens = float(amount)
+        self._stamp = time.monotonic()
+
+    @classmethod
+    def parse(cls, rule: str) -> TokenBucket:
+        """From the `limits` notation used in settings, e.g. `30/second`."""
+        item = parse(rule)
+        return cls(item.amount, float(item.get_expiry()))
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
 
 class Admission:
