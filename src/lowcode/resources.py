@@ -22,6 +22,7 @@ from connexion.lifecycle import ConnexionRequest
 from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 
+from lowcode.constraint_errors import CONSTRAINT_ERRORS
 from lowcode.datasources.hosts import HostPolicy
 from lowcode.datasources.pools import DatasourcePools
 from lowcode.datasources.secrets import PasswordBox
@@ -175,7 +176,13 @@ async def open_resources(
     try:
         observer = QueryObserver(metrics, tracer, settings.slow_query_ms)
         queries = cast(
-            Queries, load_queries(settings.queries_dir, observer=observer, row_types=ROW_TYPES)
+            Queries,
+            load_queries(
+                settings.queries_dir,
+                observer=observer,
+                row_types=ROW_TYPES,
+                constraint_errors=CONSTRAINT_ERRORS,
+            ),
         )
         metrics.watch_pool(lambda: pool_stats(pool))
         limiter = RateLimiter(settings.redis_url, settings.redis_key("ratelimit"))

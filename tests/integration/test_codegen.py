@@ -90,7 +90,13 @@ async def test_single_row_insert_returning_is_not_optional(database_url, tmp_pat
         "INSERT INTO job_cron_ticks (schedule, tick) VALUES (:schedule, :tick) RETURNING tick;\n\n"
         "-- name: claim_tick(schedule, tick)<!\n"
         "INSERT INTO job_cron_ticks (schedule, tick) VALUES (:schedule, :tick)\n"
-        "ON CONFLICT (schedule, tick) DO NOTHING RETURNING true;\n",
+        "ON CONFLICT (schedule, tick) DO NOTHING RETURNING true;\n\n"
+        "-- name: add_tick_selected(schedule, tick)<!\n"
+        "INSERT INTO job_cron_ticks (schedule, tick) SELECT :schedule, :tick\n"
+        "RETURNING created_at;\n\n"
+        "-- name: add_tick_if(schedule, tick)<!\n"
+        "INSERT INTO job_cron_ticks (schedule, tick) SELECT :schedule, :tick\n"
+        " WHERE :tick > now() RETURNING tick;\n",
     )
     await generate(database_url, queries, tmp_path / "out", tmp_path)
     text = (tmp_path / "out" / "demo.py").read_text()
@@ -99,6 +105,10 @@ async def test_single_row_insert_returning_is_not_optional(database_url, tmp_pat
     assert "tick: datetime.datetime) -> datetime.datetime: ..." in text
     # ON CONFLICT DO NOTHING may insert nothing.
     assert "tick: datetime.datetime) -> bool | None: ..." in text
+    # A SELECT of expressions alone is one row; with a WHERE it may be none.
+    signature = "(self, conn: asyncpg.Connection, *, schedule: str, tick: datetime.datetime)"
+    assert f"add_tick_selected{signature} -> datetime.datetime: ..." in text
+    assert f"add_tick_if{signature} -> datetime.datetime | None: ..." in text
 
 
 async def test_shapes_share_a_row_type_by_table_or_by_name(database_url, tmp_path: Path):

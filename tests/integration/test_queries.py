@@ -4,7 +4,13 @@ import re
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
+from lowcode.constraint_errors import CONSTRAINT_ERRORS
+from lowcode.identity.errors import EmailTaken
 from lowcode.platform.db import QueryObserver, create_pool, load_queries, transaction
 from lowcode.platform.metrics import Metrics
 from lowcode.settings import PROJECT_ROOT
@@ -15,9 +21,14 @@ from tests.conftest import unique_email
 QUERIES_DIR = PROJECT_ROOT / "queries"
 
 
-def typed_queries(metrics: Metrics | None = None, slow_ms: float = 1e9):
+def typed_queries(
+    metrics: Metrics | None = None, slow_ms: float = 1e9, constraint_errors=None, tracer=None
+):
     return load_queries(
-        QUERIES_DIR, observer=QueryObserver(metrics, None, slow_ms), row_types=ROW_TYPES
+        QUERIES_DIR,
+        observer=QueryObserver(metrics, tracer, slow_ms),
+        row_types=ROW_TYPES,
+        constraint_errors=constraint_errors,
     )
 
 
@@ -43,6 +54,45 @@ async def test_email_uniqueness_ignores_case(conn):
     await insert(q, conn, email)
     with pytest.raises(asyncpg.UniqueViolationError):
         await insert(q, conn, email.upper())
+
+
+async def test_a_registered_constraint_raises_its_contexts_error_caused_by_the_drivers(conn):
+    q = typed_queries(constraint_errors=CONSTRAINT_ERRORS)
+    email = unique_email()
+    await insert(q, conn, email)
+    with pytest.raises(EmailTaken) as caught:
+        await insert(q, conn, email.upper())
+    assert caught.value.status == 409
+    assert isinstance(caught.value.__cause__, asyncpg.UniqueViolationError)
+    assert caught.value.__cause__.constraint_name == "users_email_lower_key"
+
+
+async def test_a_constraint_means_something_only_to_the_context_that_registered_it(conn):
+    """The map is by query folder: identity's query ignores another context's entry."""
+    elsewhere = {"workspaces": {"users_email_lower_key": lambda e: EmailTaken("no")}}
+    q = typed_queries(constraint_errors=elsewhere)
+    email = unique_email()
+    await insert(q, conn, email)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await insert(q, conn, email.upper())
+
+
+async def test_a_failed_query_is_counted_and_its_span_records_the_error(conn):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    metrics = Metrics()
+    q = typed_queries(metrics, constraint_errors=CONSTRAINT_ERRORS, tracer=provider.get_tracer("t"))
+    email = unique_email()
+    await insert(q, conn, email)
+    with pytest.raises(EmailTaken):
+        await insert(q, conn, email)
+    spans = [s for s in exporter.get_finished_spans() if s.name == "sql identity.insert_user"]
+    assert [s.status.status_code for s in spans] == [StatusCode.UNSET, StatusCode.ERROR]
+    assert [e.name for e in spans[1].events] == ["exception"]
+    text = metrics.render().decode()
+    assert 'lowcode_db_query_errors_total{query="identity.insert_user"} 1.0' in text
+    assert 'lowcode_db_query_duration_seconds_count{query="identity.insert_user"} 2.0' in text
 
 
 async def test_lookup_by_email_is_case_insensitive(conn):

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 import jsonpatch
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,7 +30,7 @@ from opentelemetry.trace import NoOpTracer
 from lowcode.identity.models import Actor
 from lowcode.pages import oplog
 from lowcode.pages import service as pages
-from lowcode.pages.errors import OpConflict
+from lowcode.pages.errors import OpConflict, OpIdConflict
 from lowcode.pages.models import AppliedOp, OpInput
 from lowcode.pages.rebase import History
 from lowcode.platform.db import transaction
@@ -283,5 +282,5 @@ def test_the_batched_writer_writes_many_pages_in_one_go_and_isolates_errors(env)
     outcomes, heads = lt.run(scenario())
     assert [isinstance(o, oplog.HeadMoved) for o in outcomes[:2]] == [True, True]
     assert outcomes[2] is None and isinstance(outcomes[3], oplog.HeadMoved)
-    assert isinstance(outcomes[4], asyncpg.UniqueViolationError)
+    assert isinstance(outcomes[4], OpIdConflict)
     assert heads == [3, 3, 1, 3, 2]

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lowcode.codegen import asyncapi
-from lowcode.codegen.queries import GenerationError, generate
+from lowcode.codegen.model import GenerationError
+from lowcode.codegen.queries import generate
 from lowcode.platform.migrate import dump_schema, schema_fingerprint
 from lowcode.platform.scratch import migrated_database, postgres_server
 from lowcode.platform.sqlfiles import QueryError, QueryErrors

@@ -11,7 +11,8 @@ can override: `-- @nullable-params a, b`, `-- @nullable-columns c`,
 
 Each suffix is checked against the prepared statement's shape (`$` exactly one
 column, `^` and `<!` at least one, `!` and `*!` none, no suffix some). A
-single-row `INSERT … VALUES (…) RETURNING` with `<!` is typed non-optional.
+single-row `INSERT … VALUES (…) RETURNING` (or `INSERT … SELECT <expressions>`,
+no FROM or WHERE) with `<!` and no ON CONFLICT DO NOTHING is typed non-optional.
 Result shapes shared by several queries get one row type (`rows.py`).
 
 Every problem is one `file:line:col: context.name: message` line
@@ -20,14 +21,15 @@ Every problem is one `file:line:col: context.name: message` line
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiosql.types import SQLOperationType
 
+from lowcode.codegen.errors import PREPARE_ERRORS, prepare_error
+from lowcode.codegen.model import Column, Query
+from lowcode.codegen.render import render_context, render_index, render_rows
+from lowcode.codegen.rows import assign_row_types
 from lowcode.codegen.sql_types import python_type
 from lowcode.codegen.sqlshape import (
     _always_one_row,
@@ -36,59 +38,6 @@ from lowcode.codegen.sqlshape import (
 )
 from lowcode.platform.db import load_queries
 from lowcode.platform.sqlfiles import QueryError, QueryErrors, QuerySource, scan
-
-
-class GenerationError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    py: str
-    nullable: bool
-
-    def annotation(self) -> str:
-        return f"{self.py} | None" if self.nullable and self.py not in ("Any", "None") else self.py
-
-
-@dataclass
-class Query:
-    source: QuerySource
-    operation: SQLOperationType
-    sql: str
-    params: list[Column] = field(default_factory=list)
-    columns: list[Column] = field(default_factory=list)
-    # `SELECT count(…)` without GROUP BY: exactly one row, never NULL.
-    counts_only: bool = False
-    # A single-row INSERT … VALUES … RETURNING that nothing can suppress.
-    always_one_row: bool = False
-    # The row type's name; several queries may share one (see rows.py).
-    row_type: str = ""
-    shared_row: bool = False
-
-    @property
-    def context(self) -> str:
-        return self.source.context
-
-    @property
-    def name(self) -> str:
-        return self.source.name
-
-    @property
-    def file(self) -> Path:
-        return self.source.path
-
-    @property
-    def row_class(self) -> str:
-        """The per-query name (`ListCommentsRow`); an alias when the type is shared."""
-        return "".join(p.capitalize() for p in self.name.split("_")) + "Row"
-
-    @property
-    def returns_rows(self) -> bool:
-        if self.operation in (SQLOperationType.SELECT, SQLOperationType.SELECT_ONE):
-            return bool(self.columns)
-        return self.operation == SQLOperationType.INSERT_RETURNING and len(self.columns) > 1
 
 
 def _overrides(source: QuerySource) -> dict[str, dict[str, bool]]:
@@ -160,27 +109,6 @@ async def _suppressible_inserts(conn: asyncpg.Connection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _named(message: str, order: list[str]) -> str:
-    """Postgres says `$2`; the developer wrote `:limit`."""
-
-    def name(m: re.Match[str]) -> str:
-        i = int(m.group(1)) - 1
-        return f":{order[i]}" if 0 <= i < len(order) else m.group(0)
-
-    return re.sub(r"\$(\d+)", name, message)
-
-
-def _prepare_error(
-    source: QuerySource, sql: str, e: asyncpg.PostgresError, order: list[str]
-) -> QueryError:
-    position = getattr(e, "position", None)
-    offset = source.offset_of(sql, int(position)) if position else source.sql_start
-    message = _named(str(getattr(e, "message", None) or e), order)
-    if hint := getattr(e, "hint", None):
-        message += f" (hint: {_named(str(hint), order)})"
-    return source.error(message, offset)
-
-
 def _columns_text(columns: list[Column]) -> str:
     names = ", ".join(c.name for c in columns[:6]) + (", …" if len(columns) > 6 else "")
     return f"{len(columns)} column{'s' if len(columns) != 1 else ''} ({names})"
@@ -223,8 +151,6 @@ async def describe_queries(
 ) -> list[Query]:
     """Prepare every query and describe its parameters and columns; raise
     `QueryErrors` listing every query that does not prepare or fit its suffix."""
-    from lowcode.codegen.rows import assign_row_types
-
     sources = scan(queries_dir, root)
     q = load_queries(queries_dir, root=root)
     adapter = q.driver_adapter
@@ -237,8 +163,8 @@ async def describe_queries(
         order = list(adapter.var_sorted.get(source.qname, []))
         try:
             stmt = await conn.prepare(fn.sql)
-        except asyncpg.PostgresError as e:
-            errors.append(_prepare_error(source, fn.sql, e, order))
+        except PREPARE_ERRORS as e:
+            errors.append(prepare_error(source, fn.sql, e, order))
             continue
         ptypes = stmt.get_parameters()
         if len(ptypes) != len(order):
@@ -281,8 +207,6 @@ async def describe_queries(
 
 
 async def generate(dsn: str, queries_dir: Path, out_dir: Path, root: Path) -> list[Path]:
-    from lowcode.codegen.render import render_context, render_index, render_rows
-
     conn = await asyncpg.connect(dsn)
     try:
         described = await describe_queries(conn, queries_dir, root)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from lowcode.codegen.queries import Column, Query
+from lowcode.codegen.model import Column, Query
 from lowcode.codegen.sqlshape import referenced_tables
 from lowcode.platform.sqlfiles import QueryError
 

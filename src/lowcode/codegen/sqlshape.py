@@ -85,14 +85,28 @@ def _counts_only(sql: str) -> bool:
     )
 
 
+# Clauses after which a SELECT may give no row (or more than one).
+_ROW_COUNT_CLAUSES = ("from", "from_", "where", "group", "having", "limit", "offset", "qualify")
+
+
+def _one_row_source(source: exp.Expr | None) -> bool:
+    """`VALUES (one row)`, or a SELECT of expressions alone (no FROM, no WHERE):
+    exactly one row to insert, whatever the parameters."""
+    if isinstance(source, exp.Values):
+        return len(source.expressions) == 1
+    if isinstance(source, exp.Select):
+        return not any(source.args.get(k) for k in _ROW_COUNT_CLAUSES)
+    return False
+
+
 def _always_one_row(sql: str, suppressible: set[str]) -> bool:
-    """`INSERT … VALUES (one row) RETURNING …` without ON CONFLICT DO NOTHING (or a
-    DO UPDATE … WHERE), on a table no trigger or rule can make skip the row."""
+    """`INSERT … VALUES (one row) RETURNING …` (or `INSERT … SELECT <expressions>`,
+    without FROM or WHERE) without ON CONFLICT DO NOTHING (or a DO UPDATE …
+    WHERE), on a table no trigger or rule can make skip the row."""
     tree = parse_sql(sql)
     if not isinstance(tree, exp.Insert) or not tree.args.get("returning"):
         return False
-    values = tree.expression
-    if not isinstance(values, exp.Values) or len(values.expressions) != 1:
+    if not _one_row_source(tree.expression):
         return False
     conflict = tree.args.get("conflict")
     if conflict is not None:

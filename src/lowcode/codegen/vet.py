@@ -32,6 +32,7 @@ import asyncpg
 from aiosql.types import SQLOperationType
 from sqlglot import exp
 
+from lowcode.codegen.errors import PREPARE_ERRORS
 from lowcode.codegen.sqlshape import parse_sql
 from lowcode.platform.db import load_queries
 from lowcode.platform.sqlfiles import QueryError, QuerySource, scan, shown
@@ -208,7 +209,7 @@ async def vet(conn: asyncpg.Connection, queries_dir: Path, root: Path | None = N
         if fn.operation != SQLOperationType.SCRIPT:
             try:
                 plan = await _plan(conn, fn.sql, len(order.get(source.qname, [])))
-            except asyncpg.PostgresError as e:
+            except PREPARE_ERRORS as e:
                 findings.append(Finding("prepare", source.error(f"does not plan: {e}")))
             else:
                 for table in dict.fromkeys(_seq_scans(plan)):

@@ -22,8 +22,6 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-import asyncpg
-
 from lowcode.collab.access import FRESH_S, AccessEpoch, Verdict, socket_verdicts
 from lowcode.collab.connection import Connection
 from lowcode.collab.inbox import (
@@ -40,9 +38,10 @@ from lowcode.collab.inbox import (
 )
 from lowcode.pages import oplog
 from lowcode.pages.document import Document, apply_patch
+from lowcode.pages.errors import OpIdConflict
 from lowcode.pages.models import AppendResult, OpInput
 from lowcode.pages.rebase import History
-from lowcode.platform.db import transaction
+from lowcode.platform.db import DB_ERRORS, transaction
 from lowcode.platform.errors import AppError, VersionConflict
 from lowcode.platform.outage import is_outage
 from lowcode.platform.websocket.protocol import Frame, encode, error_frame
@@ -443,9 +442,8 @@ class Room:
                 await self._catch_up()
                 if self.version == before:
                     break  # could not catch up (an outage): answer a conflict
-            except asyncpg.UniqueViolationError as e:
-                if not oplog.is_op_id_conflict(e):
-                    raise
+            except OpIdConflict:
+                # Already in the log: a resend of ops written before.
                 try:
                     await self._resent(ops)
                 except Exception as e2:
@@ -457,7 +455,7 @@ class Room:
                 for op in ops:
                     op.conn.offer(_app_error_frame(e, op.op_id))
                 return
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as e:
+            except DB_ERRORS as e:
                 self._not_saved(ops, e)
                 return
         if result is None:
@@ -637,7 +635,7 @@ class Room:
                     self.res, conn, self.page_id, self.document, self.version, reason, None
                 )
             self.snapshot_version = self.version
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
+        except DB_ERRORS as e:
             # Not fatal: the op log still has every op.
             log.error("snapshot failed", extra={"page_id": str(self.page_id), "error": str(e)})
 

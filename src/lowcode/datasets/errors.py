@@ -1,6 +1,13 @@
+"""The datasets context's errors, and what a datasource's errors mean for a
+dataset's query (`preview_failure`)."""
+
 from __future__ import annotations
 
-from lowcode.platform.errors import Conflict, NotFound, Unprocessable
+import asyncpg
+
+from lowcode.datasources.errors import DatasourceNotFound, DatasourceUnreachable
+from lowcode.platform.db import ConstraintErrors
+from lowcode.platform.errors import AppError, Conflict, NotFound, Unprocessable
 
 
 class DatasetNotFound(NotFound):
@@ -24,3 +31,38 @@ class QueryFailed(Unprocessable):
 
 class DatasetInUse(Conflict):
     code = "DATASET_IN_USE"
+
+
+# What the constraints of `queries/datasets/` mean (see `platform.db`).
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "datasets_workspace_id_name_key": lambda e: Conflict(
+        "a dataset of that name already exists here"
+    ),
+    # Inserting a dataset whose datasource was deleted meanwhile.
+    "datasets_datasource_id_fkey": lambda e: DatasourceNotFound("the datasource was deleted"),
+    # Deleting a dataset a sync job reads.
+    "sync_jobs_source_dataset_id_fkey": lambda e: DatasetInUse(
+        "sync jobs still read this dataset; delete them first"
+    ),
+}
+
+
+def preview_failure(
+    e: BaseException, *, timeout_ms: int, client_timeout_s: float
+) -> AppError | None:
+    """What a failure of a dataset's query on its datasource means for the
+    client; None for anything else (ours, a bug: it stays a 500)."""
+    if isinstance(e, asyncpg.QueryCanceledError):
+        return QueryTimeout(
+            f"the query ran longer than the {timeout_ms} ms statement timeout and was canceled"
+        )
+    if isinstance(e, TimeoutError):  # before OSError, its base
+        return QueryTimeout(f"the query did not finish within {client_timeout_s:g} s")
+    if isinstance(e, asyncpg.ReadOnlySQLTransactionError):
+        return DatasetNotReadOnly(f"the query tried to write, and previews are read-only: {e}")
+    if isinstance(e, asyncpg.ConnectionDoesNotExistError | OSError):
+        return DatasourceUnreachable("the datasource closed the connection")
+    if isinstance(e, asyncpg.PostgresError | asyncpg.InterfaceError):
+        sqlstate = getattr(e, "sqlstate", None)
+        return QueryFailed(f"{sqlstate + ': ' if sqlstate else ''}{e}"[:1000])
+    return None

@@ -29,9 +29,8 @@ from typing import Any
 
 import asyncpg
 
-from lowcode.datasets.errors import DatasetNotReadOnly, QueryFailed, QueryTimeout
+from lowcode.datasets.errors import QueryFailed, preview_failure
 from lowcode.datasets.models import Preview, PreviewColumn
-from lowcode.datasources.errors import DatasourceUnreachable
 from lowcode.datasources.models import ConnectionTarget
 from lowcode.platform import jsoncodec
 from lowcode.resources import Resources
@@ -131,21 +130,11 @@ async def run_preview(res: Resources, target: ConnectionTarget, sql: str, limit:
                 if statement.get_parameters():
                     raise QueryFailed("dataset SQL cannot have parameters ($1, $2…)")
                 return await _read(statement, limit, settings.dataset_preview_max_bytes, start)
-        except asyncpg.QueryCanceledError as e:
-            raise QueryTimeout(
-                f"the query ran longer than the {timeout_ms} ms statement timeout and was canceled"
-            ) from e
-        except TimeoutError as e:
-            raise QueryTimeout(f"the query did not finish within {client_timeout:g} s") from e
-        except asyncpg.ReadOnlySQLTransactionError as e:
-            raise DatasetNotReadOnly(
-                f"the query tried to write, and previews are read-only: {e}"
-            ) from e
-        except (asyncpg.ConnectionDoesNotExistError, OSError) as e:
-            raise DatasourceUnreachable("the datasource closed the connection") from e
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-            sqlstate = getattr(e, "sqlstate", None)
-            raise QueryFailed(f"{sqlstate + ': ' if sqlstate else ''}{e}"[:1000]) from e
+        except Exception as e:
+            failure = preview_failure(e, timeout_ms=timeout_ms, client_timeout_s=client_timeout)
+            if failure is None:
+                raise
+            raise failure from e
 
 
 async def _read(

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
-from lowcode.datasets.errors import DatasetInUse, DatasetNotFound, DatasetNotReadOnly
+from lowcode.datasets.errors import DatasetNotFound, DatasetNotReadOnly
 from lowcode.datasets.models import Dataset, Preview
 from lowcode.datasets.preview import run_preview
 from lowcode.datasources.catalog import live_catalog, volatile_functions
-from lowcode.datasources.errors import DatasourceNotFound
 from lowcode.datasources.models import ConnectionTarget
 from lowcode.datasources.service import connection_target, target_in_workspace
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
-from lowcode.platform.errors import Conflict, VersionConflict
+from lowcode.platform.errors import VersionConflict
 from lowcode.platform.pagination import PageOf, PageRequest
 from lowcode.resources import Resources
 from lowcode.sql.errors import InvalidSql, SqlFieldError
@@ -140,22 +137,18 @@ async def create_dataset(
     columns = await checked_columns(res, target, sql)
     async with transaction(res.pool) as conn:
         await require_role(res, conn, actor, workspace_id, "editor")
-        try:
-            async with conn.transaction():
-                row = await res.queries.datasets.insert_dataset(
-                    conn,
-                    workspace_id=workspace_id,
-                    datasource_id=datasource_id,
-                    name=name.strip(),
-                    description=description,
-                    sql=sql,
-                    columns=columns,
-                    created_by=actor.user_id,
-                )
-        except asyncpg.UniqueViolationError as e:
-            raise Conflict(f"a dataset named '{name}' already exists here") from e
-        except asyncpg.ForeignKeyViolationError as e:
-            raise DatasourceNotFound(f"no datasource {datasource_id}") from e
+        # A name taken (CONFLICT) or the datasource deleted meanwhile
+        # (DATASOURCE_NOT_FOUND): datasets/errors.py.
+        row = await res.queries.datasets.insert_dataset(
+            conn,
+            workspace_id=workspace_id,
+            datasource_id=datasource_id,
+            name=name.strip(),
+            description=description,
+            sql=sql,
+            columns=columns,
+            created_by=actor.user_id,
+        )
     return Dataset.from_row(row)
 
 
@@ -184,20 +177,17 @@ async def update_dataset(
     q = res.queries.datasets
     async with transaction(res.pool) as conn:
         await _load(res, conn, actor, dataset_id, "editor")
-        try:
-            async with conn.transaction():
-                row = await q.update_dataset(
-                    conn,
-                    dataset_id=dataset_id,
-                    name=name.strip() if name else None,
-                    description=description,
-                    sql=sql,
-                    columns=columns,
-                    expected_version=expected_version,
-                    updated_by=actor.user_id,
-                )
-        except asyncpg.UniqueViolationError as e:
-            raise Conflict(f"a dataset named '{name}' already exists here") from e
+        # A name taken: CONFLICT (datasets/errors.py).
+        row = await q.update_dataset(
+            conn,
+            dataset_id=dataset_id,
+            name=name.strip() if name else None,
+            description=description,
+            sql=sql,
+            columns=columns,
+            expected_version=expected_version,
+            updated_by=actor.user_id,
+        )
         if row is None:
             raise VersionConflict(await q.get_dataset_version(conn, dataset_id=dataset_id))
     return Dataset.from_row(row)
@@ -207,11 +197,8 @@ async def delete_dataset(res: Resources, actor: Actor, dataset_id: uuid.UUID) ->
     """Owners delete a dataset no sync job reads (else DATASET_IN_USE)."""
     async with transaction(res.pool) as conn:
         await _load(res, conn, actor, dataset_id, "owner")
-        try:
-            async with conn.transaction():
-                await res.queries.datasets.delete_dataset(conn, dataset_id=dataset_id)
-        except asyncpg.ForeignKeyViolationError as e:
-            raise DatasetInUse("sync jobs still read this dataset; delete them first") from e
+        # Still read by a sync job: DATASET_IN_USE (datasets/errors.py).
+        await res.queries.datasets.delete_dataset(conn, dataset_id=dataset_id)
 
 
 async def preview_dataset(

@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import asyncpg
-
-from lowcode.datasources.errors import DatasourceUnreachable
+from lowcode.datasources.errors import SQL_ERRORS, DatasourceUnreachable
 from lowcode.datasources.models import ConnectionTarget
 from lowcode.platform.db import Connection
 from lowcode.sql.models import Catalog, CatalogColumn, CatalogTable
@@ -54,7 +52,7 @@ async def live_catalog(res: Resources, target: ConnectionTarget) -> Catalog:
     async with res.datasource_pools.acquire(target) as conn:
         try:
             catalog = await read_catalog(res, conn)
-        except asyncpg.PostgresError as e:
+        except SQL_ERRORS as e:
             raise DatasourceUnreachable(f"cannot read the datasource's catalog: {e}") from e
     cache.put(target.id, target.version, catalog)
     return catalog

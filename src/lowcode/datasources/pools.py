@@ -17,7 +17,12 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from lowcode.datasources.errors import DatasourceUnreachable
+from lowcode.datasources.errors import (
+    CONNECT_ERRORS,
+    REMOTE_ERRORS,
+    DatasourceUnreachable,
+    describe_connect_error,
+)
 from lowcode.datasources.hosts import HostPolicy
 from lowcode.datasources.models import ConnectionTarget
 from lowcode.platform.metrics import Metrics
@@ -32,31 +37,6 @@ SSL_MODES: dict[str, str | bool] = {
     "require": "require",
     "verify-full": "verify-full",
 }
-
-# Errors that mean "could not connect": the datasource's problem, reported as
-# DATASOURCE_UNREACHABLE (422), never as our 5xx.
-CONNECT_ERRORS = (
-    OSError,
-    TimeoutError,
-    asyncpg.InvalidAuthorizationSpecificationError,
-    asyncpg.InvalidPasswordError,
-    asyncpg.InvalidCatalogNameError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.InterfaceError,
-)
-
-
-def describe_connect_error(e: BaseException) -> str:
-    """A message for the caller that names the failure, never the password."""
-    if isinstance(e, TimeoutError | asyncio.TimeoutError):
-        return "connection timed out"
-    if isinstance(e, asyncpg.PostgresError):
-        return f"{type(e).__name__}: {e.args[0] if e.args else ''}"[:300]
-    if isinstance(e, ConnectionRefusedError):
-        return "connection refused"
-    return f"{type(e).__name__}: {e}"[:300]
 
 
 class CatalogCache:
@@ -220,7 +200,7 @@ class DatasourcePools:
     async def _close(pool: asyncpg.Pool) -> None:
         try:
             await asyncio.wait_for(pool.close(), 5)
-        except (TimeoutError, OSError, asyncpg.PostgresError):
+        except REMOTE_ERRORS:
             pool.terminate()
 
 

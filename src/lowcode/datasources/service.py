@@ -7,15 +7,19 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
-
-from lowcode.datasources.errors import DatasourceInUse, DatasourceNotFound, DatasourceUnreachable
+from lowcode.datasources.errors import (
+    CONNECT_ERRORS,
+    REMOTE_ERRORS,
+    DatasourceNotFound,
+    DatasourceUnreachable,
+    describe_connect_error,
+)
 from lowcode.datasources.hosts import HostPolicy
 from lowcode.datasources.models import ConnectionCheck, ConnectionTarget, Datasource
-from lowcode.datasources.pools import CONNECT_ERRORS, connect_once, describe_connect_error
+from lowcode.datasources.pools import connect_once
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
-from lowcode.platform.errors import Conflict, VersionConflict
+from lowcode.platform.errors import VersionConflict
 from lowcode.platform.pagination import PageOf, PageRequest
 from lowcode.resources import Resources
 from lowcode.workspaces.access import require_member_role, require_role
@@ -105,23 +109,20 @@ async def create_datasource(
     ciphertext = res.passwords.encrypt(password) if password else None
     async with transaction(res.pool) as conn:
         await require_role(res, conn, actor, workspace_id, "editor")
-        try:
-            async with conn.transaction():
-                row = await res.queries.datasources.insert_datasource(
-                    conn,
-                    workspace_id=workspace_id,
-                    name=fields.name.strip(),
-                    description=fields.description or "",
-                    host=fields.host,
-                    port=fields.port,
-                    database=fields.database,
-                    username=fields.username,
-                    password_ciphertext=ciphertext,
-                    ssl_mode=fields.ssl_mode or "prefer",
-                    created_by=actor.user_id,
-                )
-        except asyncpg.UniqueViolationError as e:
-            raise Conflict(f"a datasource named '{fields.name}' already exists here") from e
+        # A name taken in the workspace: CONFLICT (datasources/errors.py).
+        row = await res.queries.datasources.insert_datasource(
+            conn,
+            workspace_id=workspace_id,
+            name=fields.name.strip(),
+            description=fields.description or "",
+            host=fields.host,
+            port=fields.port,
+            database=fields.database,
+            username=fields.username,
+            password_ciphertext=ciphertext,
+            ssl_mode=fields.ssl_mode or "prefer",
+            created_by=actor.user_id,
+        )
     return Datasource.from_row(row)
 
 
@@ -147,25 +148,22 @@ async def update_datasource(
     q = res.queries.datasources
     async with transaction(res.pool) as conn:
         await load_for_member(res, conn, actor, datasource_id, "editor")
-        try:
-            async with conn.transaction():
-                row = await q.update_datasource(
-                    conn,
-                    datasource_id=datasource_id,
-                    name=fields.name.strip() if fields.name else None,
-                    description=fields.description,
-                    host=fields.host,
-                    port=fields.port,
-                    database=fields.database,
-                    username=fields.username,
-                    set_password=set_password,
-                    password_ciphertext=ciphertext,
-                    ssl_mode=fields.ssl_mode,
-                    expected_version=expected_version,
-                    updated_by=actor.user_id,
-                )
-        except asyncpg.UniqueViolationError as e:
-            raise Conflict(f"a datasource named '{fields.name}' already exists here") from e
+        # A name taken in the workspace: CONFLICT (datasources/errors.py).
+        row = await q.update_datasource(
+            conn,
+            datasource_id=datasource_id,
+            name=fields.name.strip() if fields.name else None,
+            description=fields.description,
+            host=fields.host,
+            port=fields.port,
+            database=fields.database,
+            username=fields.username,
+            set_password=set_password,
+            password_ciphertext=ciphertext,
+            ssl_mode=fields.ssl_mode,
+            expected_version=expected_version,
+            updated_by=actor.user_id,
+        )
         if row is None:
             raise VersionConflict(await q.get_datasource_version(conn, datasource_id=datasource_id))
     await res.datasource_pools.invalidate(datasource_id)
@@ -176,13 +174,8 @@ async def delete_datasource(res: Resources, actor: Actor, datasource_id: uuid.UU
     """Owners delete a datasource no dataset uses (else DATASOURCE_IN_USE)."""
     async with transaction(res.pool) as conn:
         await load_for_member(res, conn, actor, datasource_id, "owner")
-        try:
-            async with conn.transaction():
-                await res.queries.datasources.delete_datasource(conn, datasource_id=datasource_id)
-        except asyncpg.ForeignKeyViolationError as e:
-            raise DatasourceInUse(
-                "datasets or sync jobs still use this datasource; delete them first"
-            ) from e
+        # Still used: DATASOURCE_IN_USE (datasources/errors.py).
+        await res.queries.datasources.delete_datasource(conn, datasource_id=datasource_id)
     await res.datasource_pools.invalidate(datasource_id)
 
 
@@ -208,7 +201,7 @@ async def test_datasource(
     error: str | None = None
     try:
         version = await res.queries.datasources.get_server_version(remote)
-    except (asyncpg.PostgresError, TimeoutError, OSError) as e:
+    except REMOTE_ERRORS as e:
         error = describe_connect_error(e)
     finally:
         await remote.close(timeout=timeout)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lowcode.platform.db import ConstraintErrors
 from lowcode.platform.errors import AppError, Conflict, Forbidden, NotFound
 
 
@@ -44,3 +45,10 @@ class UserNotFound(NotFound):
 
 class SessionNotFound(NotFound):
     code = "SESSION_NOT_FOUND"
+
+
+# What the constraints of `queries/identity/` mean (see `platform.db`).
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    # Any letter case: the index is on lower(email).
+    "users_email_lower_key": lambda e: EmailTaken("that email is already registered"),
+}

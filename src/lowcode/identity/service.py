@@ -11,12 +11,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
 from lowcode.events.publish import access_changed
 from lowcode.identity.errors import (
     AccountDisabled,
-    EmailTaken,
     InvalidCredentials,
     SessionNotFound,
     SessionRevoked,
@@ -54,16 +51,14 @@ async def register_user(
     await res.limiter.hit(res.settings.rate_limit_register_email, "register", email.lower())
     password_hash = await hash_password(password)
     async with transaction(res.pool) as conn:
-        try:
-            row = await res.queries.identity.insert_user(
-                conn,
-                email=email,
-                password_hash=password_hash,
-                display_name=display_name.strip(),
-                role="user",
-            )
-        except asyncpg.UniqueViolationError as e:
-            raise EmailTaken("that email is already registered") from e
+        # A taken email (in any case) raises EMAIL_TAKEN (identity/errors.py).
+        row = await res.queries.identity.insert_user(
+            conn,
+            email=email,
+            password_hash=password_hash,
+            display_name=display_name.strip(),
+            role="user",
+        )
     return User.from_row(row)
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from lowcode.events.publish import access_changed
 from lowcode.identity.errors import EmailTaken, UserNotFound
 from lowcode.identity.models import Actor, User
@@ -142,16 +140,14 @@ async def create_admin(
             sessions = [r.id async for r in q.live_session_ids(conn, user_id=existing.id)]
             outcome = "promoted"
         else:
-            try:
-                row = await q.insert_user(
-                    conn,
-                    email=email.strip(),
-                    password_hash=await hash_password(password),
-                    display_name=display_name,
-                    role="admin",
-                )
-            except asyncpg.UniqueViolationError as e:
-                raise EmailTaken(f"{email} was registered concurrently") from e
+            # Registered concurrently: EMAIL_TAKEN (identity/errors.py).
+            row = await q.insert_user(
+                conn,
+                email=email.strip(),
+                password_hash=await hash_password(password),
+                display_name=display_name,
+                role="admin",
+            )
             user = User.from_row(row)
             sessions, outcome = [], "created"
     await update_cached(res, user.id, "admin", sessions)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from lowcode.platform.db import ConstraintErrors
 from lowcode.platform.errors import (
     AppError,
     Conflict,
@@ -42,6 +43,12 @@ class OpIdReused(Conflict):
     code = "OP_ID_REUSED"
 
 
+class OpIdConflict(OpIdReused):
+    """The page's op log already has this opId (its unique index said so): a
+    resend of an op already written, or a reuse. Writers that accept resends
+    catch it and look the earlier op up."""
+
+
 class PreconditionRequired(AppError):
     """A whole-document write that does not say which version it replaces."""
 
@@ -76,3 +83,9 @@ class OpNotApplied(AppError):
     for that op alone, never for the ops batched with it."""
 
     code = "INTERNAL_ERROR"
+
+
+# What the constraints of `queries/pages/` mean (see `platform.db`).
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "page_ops_op_id_key": lambda e: OpIdConflict("that opId was already used on this page"),
+}

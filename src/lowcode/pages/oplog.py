@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import asyncpg
 import jsonpatch
 
 from lowcode.pages import cache
@@ -509,7 +508,3 @@ async def write_snapshot(
 async def _head_version(res: Resources, conn: Connection, page_id: uuid.UUID) -> int | None:
     head = await res.queries.pages.get_page_head(conn, page_id=page_id)
     return head.version if head else None
-
-
-def is_op_id_conflict(error: asyncpg.UniqueViolationError) -> bool:
-    return getattr(error, "constraint_name", None) == "page_ops_op_id_key"

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator
-
-import asyncpg
 
 from lowcode.events.publish import access_changed
 from lowcode.identity.models import Actor
 from lowcode.pages import cache, oplog
 from lowcode.pages.document import Document, Patch, new_document
-from lowcode.pages.errors import OpIdReused, PageNotFound, RevisionNotFound
+from lowcode.pages.errors import OpIdConflict, OpIdReused, PageNotFound, RevisionNotFound
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSummary, Revision
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import VersionConflict
@@ -170,7 +166,7 @@ async def patch_page(
     op = OpInput(patch, op_id, actor.user_id, base_version)
     try:
         return oplog.single(await _append(res, page_id, [op]))
-    except (VersionConflict, asyncpg.UniqueViolationError):
+    except (VersionConflict, OpIdConflict):
         # Possibly lost a race to a retry of this very op (which then
         # overlaps it, or takes its opId).
         async with res.pool.acquire() as conn:
@@ -203,16 +199,16 @@ async def replace_document(
         patch = await oplog.diff(current, document)
         if not patch:
             return Page(_summary(row), current)
-        with _op_id_must_be_new(op_id):
-            result = await oplog.append_ops(
-                res,
-                conn,
-                page_id=page_id,
-                base_version=base_version,
-                ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}", actor.user_id)],
-                current=current,
-            )
-            oplog.single(result)
+        # An opId already in the log: OP_ID_REUSED (pages/errors.py).
+        result = await oplog.append_ops(
+            res,
+            conn,
+            page_id=page_id,
+            base_version=base_version,
+            ops=[OpInput(patch, op_id or f"put-{uuid.uuid4().hex}", actor.user_id)],
+            current=current,
+        )
+        oplog.single(result)
     await cache.put(res, page_id, result.version, result.document)
     return await get_page(res, actor, page_id, live_pages)
 
@@ -267,17 +263,17 @@ async def restore_revision(
             raise RevisionNotFound(f"page {page_id} has no revision {version}")
         current = await oplog.document_at_head(res, conn, page_id, head)
         patch = await oplog.diff(current, target.schema)
-        with _op_id_must_be_new(op_id):
-            result = await oplog.append_ops(
-                res,
-                conn,
-                page_id=page_id,
-                base_version=head.version,
-                ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}", actor.user_id)],
-                current=current,
-                snapshot_reason="restore",
-            )
-            applied = oplog.single(result)
+        # An opId already in the log: OP_ID_REUSED (pages/errors.py).
+        result = await oplog.append_ops(
+            res,
+            conn,
+            page_id=page_id,
+            base_version=head.version,
+            ops=[OpInput(patch, op_id or f"restore-{uuid.uuid4().hex}", actor.user_id)],
+            current=current,
+            snapshot_reason="restore",
+        )
+        applied = oplog.single(result)
     await cache.put(res, page_id, result.version, result.document)
     return applied
 
@@ -297,18 +293,6 @@ async def _append(res: Resources, page_id: uuid.UUID, ops: list[OpInput]) -> App
     if result.ops:
         await cache.put(res, page_id, result.version, result.document)
     return result
-
-
-@contextlib.contextmanager
-def _op_id_must_be_new(op_id: str | None) -> Iterator[None]:
-    """A PUT or restore whose client-chosen opId is already in the page's log
-    (unlike a patch, neither is retried idempotently by opId): 409."""
-    try:
-        yield
-    except asyncpg.UniqueViolationError as e:
-        if not oplog.is_op_id_conflict(e):
-            raise
-        raise OpIdReused(f"opId {op_id!r} was already used on this page") from e
 
 
 async def _existing_op(

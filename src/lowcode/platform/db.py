@@ -3,14 +3,18 @@ queries loaded by aiosql from `queries/<context>/*.sql`.
 
 Query functions take `conn` explicitly and never open transactions; services
 own transactions (`async with transaction(pool) as conn:`).
+
+Database errors are translated here, once: a query that violates a constraint
+its context registered (`CONSTRAINT_ERRORS` in `<context>/errors.py`, passed to
+`load_queries`) raises that context's AppError, the asyncpg error as its cause.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +24,26 @@ from aiosql.adapters.asyncpg import AsyncPGAdapter
 from opentelemetry.trace import Tracer
 
 from lowcode.platform import jsoncodec, sqlfiles
+from lowcode.platform.errors import AppError
 from lowcode.platform.metrics import Metrics
 
 log = logging.getLogger("lowcode.db")
 
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
+
 Pool = asyncpg.Pool
 Connection = asyncpg.Connection
+
+# What a failing statement or connection of our own database raises: a server
+# error, a closed or broken connection, the socket under it. (Errors of users'
+# datasources are classified in `datasources/errors.py`.)
+DB_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+# The AppError a violated constraint means, built from the violation (a
+# factory, not a class: most AppErrors want a detail, some an id).
+ConstraintError = Callable[[asyncpg.IntegrityConstraintViolationError], AppError]
+# Constraint (or unique index) name → its error, for one context's queries.
+ConstraintErrors = Mapping[str, ConstraintError]
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -125,94 +143,135 @@ class QueryObserver:
 
     @asynccontextmanager
     async def observe(self, name: str) -> AsyncIterator[None]:
-        span_cm = (
+        # The span's `with` records a failure on it (exception event, ERROR
+        # status); without a tracer one shared nullcontext stands in, so the
+        # untraced hot path allocates nothing for it.
+        span = (
             self.tracer.start_as_current_span(f"sql {name}", attributes={"db.query.name": name})
             if self.tracer
-            else None
+            else _NO_SPAN
         )
-        if span_cm is not None:
-            span_cm.__enter__()
-        start = time.perf_counter()
-        failed: BaseException | None = None
-        try:
-            yield
-        except BaseException as exc:
-            failed = exc
-            raise
-        finally:
-            elapsed = time.perf_counter() - start
-            if self.metrics:
-                latency = self._latency.get(name)
-                if latency is None:
-                    latency = self._latency[name] = self.metrics.query_latency.labels(name)
-                latency.observe(elapsed)
-                if failed is not None:
+        with span:
+            start = time.perf_counter()
+            try:
+                yield
+            except BaseException:
+                if self.metrics:
                     self.metrics.query_errors.labels(name).inc()
-            if elapsed >= self.slow_s:
-                log.warning(
-                    "slow query",
-                    extra={"query": name, "duration_ms": round(elapsed * 1000, 2)},
-                )
-            if span_cm is not None:
-                if failed is None:
-                    span_cm.__exit__(None, None, None)
-                else:
-                    span_cm.__exit__(type(failed), failed, failed.__traceback__)
+                raise
+            finally:
+                elapsed = time.perf_counter() - start
+                if self.metrics:
+                    latency = self._latency.get(name)
+                    if latency is None:
+                        latency = self._latency[name] = self.metrics.query_latency.labels(name)
+                    latency.observe(elapsed)
+                if elapsed >= self.slow_s:
+                    log.warning(
+                        "slow query",
+                        extra={"query": name, "duration_ms": round(elapsed * 1000, 2)},
+                    )
 
 
 class ObservedAdapter(AsyncPGAdapter):  # type: ignore[misc]
-    """aiosql's asyncpg adapter with every call observed and rows typed.
+    """aiosql's asyncpg adapter with every call observed, rows typed and
+    constraint violations translated.
 
     `row_types` maps a query name to the generated row dataclass (see
     `generated/python/lowcode_gen/queries/`); rows come back as instances of it.
+    `constraint_errors` maps a query folder (`identity` of `identity.insert_user`)
+    to what its constraints mean: the same constraint may mean two things to two
+    contexts (a dataset's datasource FK is "no such datasource" when a dataset
+    is inserted, "datasource in use" when the datasource is deleted).
     """
 
-    def __init__(self, observer: QueryObserver, row_types: dict[str, type]) -> None:
+    def __init__(
+        self,
+        observer: QueryObserver,
+        row_types: dict[str, type],
+        constraint_errors: Mapping[str, ConstraintErrors] | None = None,
+    ) -> None:
         super().__init__()
         self.observer = observer
         self.row_types = row_types
+        self.constraint_errors = constraint_errors or {}
 
     def _row(self, query_name: str, record: Any) -> Any:
         cls = self.row_types.get(query_name)
         return record if cls is None or record is None else cls(*record)
 
+    def _raise_mapped(
+        self, query_name: str, error: asyncpg.IntegrityConstraintViolationError
+    ) -> None:
+        """Raise what the query's context says the violated constraint means;
+        return (for the caller to re-raise `error`) if it says nothing."""
+        errors = self.constraint_errors.get(query_name.partition(".")[0])
+        factory = errors.get(error.constraint_name or "") if errors else None
+        if factory is not None:
+            raise factory(error) from error
+
     async def select(self, conn, query_name, sql, parameters, record_class=None):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        async with self.observer.observe(query_name):
-            rows = await conn.fetch(sql, *params)
+        try:
+            async with self.observer.observe(query_name):
+                rows = await conn.fetch(sql, *params)
+        except asyncpg.IntegrityConstraintViolationError as e:
+            self._raise_mapped(query_name, e)
+            raise
         for rec in rows:
             yield self._row(query_name, rec)
 
     async def select_one(self, conn, query_name, sql, parameters, record_class=None):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        async with self.observer.observe(query_name):
-            return self._row(query_name, await conn.fetchrow(sql, *params))
+        try:
+            async with self.observer.observe(query_name):
+                rec = await conn.fetchrow(sql, *params)
+        except asyncpg.IntegrityConstraintViolationError as e:
+            self._raise_mapped(query_name, e)
+            raise
+        return self._row(query_name, rec)
 
     async def select_value(self, conn, query_name, sql, parameters):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        async with self.observer.observe(query_name):
-            return await conn.fetchval(sql, *params)
+        try:
+            async with self.observer.observe(query_name):
+                return await conn.fetchval(sql, *params)
+        except asyncpg.IntegrityConstraintViolationError as e:
+            self._raise_mapped(query_name, e)
+            raise
 
     async def insert_returning(self, conn, query_name, sql, parameters):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        async with self.observer.observe(query_name):
-            rec = await conn.fetchrow(sql, *params)
+        try:
+            async with self.observer.observe(query_name):
+                rec = await conn.fetchrow(sql, *params)
+        except asyncpg.IntegrityConstraintViolationError as e:
+            self._raise_mapped(query_name, e)
+            raise
         if rec is None:
             return None
         return rec[0] if len(rec) == 1 else self._row(query_name, rec)
 
     async def insert_update_delete(self, conn, query_name, sql, parameters):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        async with self.observer.observe(query_name):
-            status = await conn.execute(sql, *params)
+        try:
+            async with self.observer.observe(query_name):
+                status = await conn.execute(sql, *params)
+        except asyncpg.IntegrityConstraintViolationError as e:
+            self._raise_mapped(query_name, e)
+            raise
         # "UPDATE 3" → 3: the affected-row count is what optimistic locking needs.
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def insert_update_delete_many(self, conn, query_name, sql, parameters):  # type: ignore[no-untyped-def]
         params = [self.maybe_order_params(query_name, p) for p in parameters]
-        async with self.observer.observe(query_name):
-            return await conn.executemany(sql, params)
+        try:
+            async with self.observer.observe(query_name):
+                return await conn.executemany(sql, params)
+        except asyncpg.IntegrityConstraintViolationError as e:
+            self._raise_mapped(query_name, e)
+            raise
 
 
 def load_queries(
@@ -220,15 +279,22 @@ def load_queries(
     *,
     observer: QueryObserver | None = None,
     row_types: dict[str, type] | None = None,
+    constraint_errors: Mapping[str, ConstraintErrors] | None = None,
     root: Path | None = None,
 ) -> Any:
     """Load every `queries/<context>/*.sql` into one aiosql object: `q.<context>.<name>`.
+
+    `constraint_errors` is, by context, which AppError each of its constraints
+    means (see `ObservedAdapter`); platform knows no context, so the caller
+    that assembles the app passes them in.
 
     A file that does not parse, or a name defined twice in a folder, raises
     `QueryError`/`QueryErrors` whose text is one `file:line:col: …` line each.
     """
     obs = observer or QueryObserver(None, None, slow_ms=float("inf"))
-    factory: Callable[[], ObservedAdapter] = lambda: ObservedAdapter(obs, row_types or {})  # noqa: E731
+    factory: Callable[[], ObservedAdapter] = lambda: ObservedAdapter(  # noqa: E731
+        obs, row_types or {}, constraint_errors
+    )
     root = root or queries_dir.parent  # error paths are shown relative to it
     sqlfiles.scan(queries_dir, root)
     return aiosql.from_path(queries_dir, factory, loader_cls=sqlfiles.located_loader(root))

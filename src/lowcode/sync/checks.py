@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from lowcode.datasources.errors import DatasourceUnreachable
+from lowcode.datasources.errors import SQL_ERRORS, DatasourceUnreachable
 from lowcode.datasources.models import ConnectionTarget
 from lowcode.platform.errors import FieldError
 from lowcode.resources import Resources
@@ -94,7 +94,7 @@ async def source_columns(
                 if rows[0].relkind not in SOURCE_KINDS:
                     raise SyncSourceInvalid(f"{table[0]}.{table[1]} is not a table or view")
                 columns = [Column(r.name or "", r.type_name or "") for r in rows]
-        except asyncpg.PostgresError as e:
+        except SQL_ERRORS as e:
             raise SyncSourceInvalid(f"the source query fails on its datasource: {e}") from None
     names = [c.name for c in columns]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -146,7 +146,7 @@ async def check_sink(
                 if definition.mode == "upsert"
                 else True
             )
-        except asyncpg.PostgresError as e:
+        except SQL_ERRORS as e:
             raise DatasourceUnreachable(f"cannot read the sink datasource's catalog: {e}") from None
     _check_rights(definition, rights)
     _check_columns(sink, existing, columns)

@@ -17,16 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
 from lowcode.datasets.errors import DatasetNotFound
-from lowcode.datasources.errors import DatasourceNotFound
 from lowcode.datasources.service import target_in_workspace
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import (
     AppError,
-    Conflict,
     FieldError,
     VersionConflict,
 )
@@ -208,22 +204,18 @@ async def create_sync_job(
     assert fields.name is not None
     async with transaction(res.pool) as conn:
         await require_role(res, conn, actor, workspace_id, "editor")
-        try:
-            async with conn.transaction():
-                row = await res.queries.sync.insert_sync_job(
-                    conn,
-                    workspace_id=workspace_id,
-                    name=fields.name.strip(),
-                    description=fields.description or "",
-                    created_by=actor.user_id,
-                    schedule=schedule,
-                    next_run_at=next_run_at,
-                    **_definition_columns(definition),
-                )
-        except asyncpg.UniqueViolationError as e:
-            raise Conflict(f"a sync job named '{fields.name}' already exists here") from e
-        except asyncpg.ForeignKeyViolationError as e:
-            raise DatasourceNotFound("a datasource or dataset it names was just deleted") from e
+        # A name taken (CONFLICT) or a source or sink deleted meanwhile
+        # (DATASOURCE_NOT_FOUND): sync/errors.py.
+        row = await res.queries.sync.insert_sync_job(
+            conn,
+            workspace_id=workspace_id,
+            name=fields.name.strip(),
+            description=fields.description or "",
+            created_by=actor.user_id,
+            schedule=schedule,
+            next_run_at=next_run_at,
+            **_definition_columns(definition),
+        )
     return SyncJob.from_row(row)
 
 
@@ -270,23 +262,18 @@ async def update_sync_job(
     q = res.queries.sync
     async with transaction(res.pool) as conn:
         await _load(res, conn, actor, sync_job_id, "editor")
-        try:
-            async with conn.transaction():
-                row = await q.update_sync_job(
-                    conn,
-                    sync_job_id=sync_job_id,
-                    name=fields.name.strip() if fields.name else None,
-                    description=fields.description,
-                    schedule=schedule,
-                    next_run_at=next_run_at,
-                    expected_version=expected_version,
-                    updated_by=actor.user_id,
-                    **_definition_columns(definition),
-                )
-        except asyncpg.UniqueViolationError as e:
-            raise Conflict(f"a sync job named '{fields.name}' already exists here") from e
-        except asyncpg.ForeignKeyViolationError as e:
-            raise DatasourceNotFound("a datasource or dataset it names was just deleted") from e
+        # As in create_sync_job: sync/errors.py.
+        row = await q.update_sync_job(
+            conn,
+            sync_job_id=sync_job_id,
+            name=fields.name.strip() if fields.name else None,
+            description=fields.description,
+            schedule=schedule,
+            next_run_at=next_run_at,
+            expected_version=expected_version,
+            updated_by=actor.user_id,
+            **_definition_columns(definition),
+        )
         if row is None:
             raise VersionConflict(await q.get_sync_job_version(conn, sync_job_id=sync_job_id))
     return SyncJob.from_row(row)
@@ -312,6 +299,7 @@ async def start_run(res: Resources, actor: Actor, sync_job_id: uuid.UUID) -> Syn
     async with transaction(res.pool) as conn:
         job = await _load(res, conn, actor, sync_job_id, "editor")
         try:
+            # A savepoint: after a refusal this transaction still reads which run is active.
             async with conn.transaction():
                 row = await q.insert_sync_run(
                     conn,
@@ -321,7 +309,7 @@ async def start_run(res: Resources, actor: Actor, sync_job_id: uuid.UUID) -> Syn
                     requested_by=actor.user_id,
                     notify_user_id=actor.user_id,
                 )
-        except asyncpg.UniqueViolationError:
+        except SyncRunActive:
             active = await q.active_run(conn, sync_job_id=sync_job_id)
             raise SyncRunActive(
                 f"run {active} of this sync job is still active", active_run_id=str(active)

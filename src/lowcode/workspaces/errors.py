@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from lowcode.platform.db import ConstraintErrors
 from lowcode.platform.errors import Conflict, NotFound
 
 
@@ -19,3 +20,9 @@ class LastOwner(Conflict):
 
 class AlreadyMember(Conflict):
     code = "ALREADY_MEMBER"
+
+
+# What the constraints of `queries/workspaces/` mean (see `platform.db`).
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "workspace_members_pkey": lambda e: AlreadyMember("that user is already a member"),
+}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from lowcode.events.publish import access_changed, notify_user
 from lowcode.identity.errors import UserNotFound
 from lowcode.identity.models import Actor
@@ -145,11 +143,8 @@ async def add_member(
         await require_role(res, conn, actor, workspace_id, "owner")
         if await res.queries.identity.get_user(conn, user_id=user_id) is None:
             raise UserNotFound(f"no user {user_id}")
-        try:
-            async with conn.transaction():  # savepoint: a duplicate must not end ours
-                await q.insert_member(conn, workspace_id=workspace_id, user_id=user_id, role=role)
-        except asyncpg.UniqueViolationError as e:
-            raise AlreadyMember("that user is already a member") from e
+        # A member already: ALREADY_MEMBER (workspaces/errors.py).
+        await q.insert_member(conn, workspace_id=workspace_id, user_id=user_id, role=role)
         row = await q.get_member(conn, workspace_id=workspace_id, user_id=user_id)
     await _membership_changed(res, workspace_id, user_id, "added", role)
     return _member(row)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from lowcode_peers.seatunnel import statements as sql
+from lowcode_peers.seatunnel.errors import CONNECT_ERRORS, SQL_ERRORS, pg_message
 from lowcode_peers.seatunnel.plan import Endpoint, Plan
 
 # Chunks between reader and writer; a chunk is one driver read (tens to a few
@@ -68,16 +69,6 @@ class Progress:
         return (self.source_rows, self.sink_rows, self.committed_rows, self.queued)
 
 
-def _pg_message(e: BaseException) -> str:
-    if isinstance(e, asyncpg.PostgresError):
-        text = str(e.args[0]) if e.args else type(e).__name__
-        detail = getattr(e, "detail", None)
-        return f"{text} ({detail})" if detail else text
-    if isinstance(e, (TimeoutError, asyncio.TimeoutError)):
-        return "timed out"
-    return f"{type(e).__name__}: {e}"
-
-
 class CopyRun:
     """Runs a plan once; `abort()` (from a cancel) ends it within moments."""
 
@@ -104,8 +95,8 @@ class CopyRun:
                 statement_cache_size=0,
                 server_settings={"application_name": f"lowcode-peers-sync-{side}"},
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as e:
-            raise CopyFailed(f"cannot connect to the {side} database: {_pg_message(e)}") from None
+        except CONNECT_ERRORS as e:
+            raise CopyFailed(f"cannot connect to the {side} database: {pg_message(e)}") from None
         self._conns.append(conn)
         return conn
 
@@ -154,8 +145,8 @@ class CopyRun:
                 if rows[0]["relkind"] not in SOURCE_KINDS:
                     raise CopyFailed(f"source {source.path} is not a table or view")
                 columns = [sql.column(r["name"], r["type_sql"], r["builtin"]) for r in rows]
-        except asyncpg.PostgresError as e:
-            raise CopyFailed(f"source query failed: {_pg_message(e)}") from None
+        except SQL_ERRORS as e:
+            raise CopyFailed(f"source query failed: {pg_message(e)}") from None
         names = [c.name for c in columns]
         if not names:
             raise CopyFailed("the source returns no columns")
@@ -203,8 +194,8 @@ class CopyRun:
                 return (None, staging), names
             if spec.mode == "overwrite":
                 await sink.execute(sql.delete_all(schema, table))
-        except asyncpg.PostgresError as e:
-            raise CopyFailed(f"sink failed: {_pg_message(e)}") from None
+        except SQL_ERRORS as e:
+            raise CopyFailed(f"sink failed: {pg_message(e)}") from None
         return (schema, table), names
 
     async def _pipe(
@@ -234,8 +225,8 @@ class CopyRun:
         async def read() -> None:
             try:
                 await src.copy_from_query(query, output=received, format="text")
-            except asyncpg.PostgresError as e:
-                raise CopyFailed(f"source query failed: {_pg_message(e)}") from None
+            except SQL_ERRORS as e:
+                raise CopyFailed(f"source query failed: {pg_message(e)}") from None
             await queue.put(None)
 
         async def chunks():  # type: ignore[no-untyped-def]
@@ -251,8 +242,8 @@ class CopyRun:
                 await sink.copy_to_table(
                     target[1], schema_name=target[0], columns=names, source=chunks(), format="text"
                 )
-            except asyncpg.PostgresError as e:
-                raise CopyFailed(f"sink failed: {_pg_message(e)}") from None
+            except SQL_ERRORS as e:
+                raise CopyFailed(f"sink failed: {pg_message(e)}") from None
 
         try:
             async with asyncio.TaskGroup() as tg:
@@ -273,5 +264,5 @@ class CopyRun:
         try:
             await sink.execute(sql.upsert_from(target[1], schema, table, names, spec.primary_keys))
             await sink.execute(sql.drop_table(target[1]))
-        except asyncpg.PostgresError as e:
-            raise CopyFailed(f"sink failed: {_pg_message(e)}") from None
+        except SQL_ERRORS as e:
+            raise CopyFailed(f"sink failed: {pg_message(e)}") from None
