@@ -40,7 +40,7 @@ def test_every_factory_builds_an_app_error():
     violation = asyncpg.UniqueViolationError("duplicate key")
     for errors in CONSTRAINT_ERRORS.values():
         for factory in errors.values():
-            assert isinstance(factory(violation), AppError)
+            assert isinstance(factory(violation, {}), AppError)
 
 
 async def _workspace_with_datasource(q, conn) -> tuple:
@@ -72,6 +72,8 @@ async def test_names_taken_in_a_workspace_are_conflicts(conn):
         async with conn.transaction():
             await _dataset(q, conn, user, ws, ds, "sales")
     assert taken.value.code == "CONFLICT"
+    # The query's parameters reach the factory: the detail names what collided.
+    assert "'sales'" in str(taken.value.detail), taken.value.detail
     with pytest.raises(Conflict):
         async with conn.transaction():
             await q.datasources.insert_datasource(
@@ -95,13 +97,14 @@ async def test_a_foreign_key_means_in_use_to_the_parent_and_not_found_to_the_chi
         created_by=user.id,
     )  # fmt: skip
     await q.datasources.delete_datasource(conn, datasource_id=other.id)
-    with pytest.raises(DatasourceNotFound):
+    with pytest.raises(DatasourceNotFound) as gone:
         async with conn.transaction():
             await _dataset(q, conn, user, ws, other, "orphan")
+    assert str(other.id) in str(gone.value.detail), gone.value.detail
 
 
 def test_a_dataset_read_by_a_sync_job_is_in_use():
     error = CONSTRAINT_ERRORS["datasets"]["sync_jobs_source_dataset_id_fkey"](
-        asyncpg.ForeignKeyViolationError("still referenced")
+        asyncpg.ForeignKeyViolationError("still referenced"), {}
     )
     assert isinstance(error, DatasetInUse) and error.status == 409

@@ -35,13 +35,15 @@ class DatasetInUse(Conflict):
 
 # What the constraints of `queries/datasets/` mean (see `platform.db`).
 CONSTRAINT_ERRORS: ConstraintErrors = {
-    "datasets_workspace_id_name_key": lambda e: Conflict(
-        "a dataset of that name already exists here"
+    "datasets_workspace_id_name_key": lambda e, p: Conflict(
+        f"a dataset named '{p.get('name')}' already exists here"
     ),
     # Inserting a dataset whose datasource was deleted meanwhile.
-    "datasets_datasource_id_fkey": lambda e: DatasourceNotFound("the datasource was deleted"),
+    "datasets_datasource_id_fkey": lambda e, p: DatasourceNotFound(
+        f"no datasource {p.get('datasource_id')}"
+    ),
     # Deleting a dataset a sync job reads.
-    "sync_jobs_source_dataset_id_fkey": lambda e: DatasetInUse(
+    "sync_jobs_source_dataset_id_fkey": lambda e, p: DatasetInUse(
         "sync jobs still read this dataset; delete them first"
     ),
 }

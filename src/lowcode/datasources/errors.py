@@ -33,15 +33,15 @@ class DatasourceInUse(Conflict):
     code = "DATASOURCE_IN_USE"
 
 
-def _in_use(_e: object) -> DatasourceInUse:
+def _in_use(_e: object, _params: object) -> DatasourceInUse:
     return DatasourceInUse("datasets or sync jobs still use this datasource; delete them first")
 
 
 # What the constraints of `queries/datasources/` mean (see `platform.db`). The
 # foreign keys into datasources fail only on its delete here.
 CONSTRAINT_ERRORS: ConstraintErrors = {
-    "datasources_workspace_id_name_key": lambda e: Conflict(
-        "a datasource of that name already exists here"
+    "datasources_workspace_id_name_key": lambda e, p: Conflict(
+        f"a datasource named '{p.get('name')}' already exists here"
     ),
     "datasets_datasource_id_fkey": _in_use,
     "sync_jobs_source_datasource_id_fkey": _in_use,

@@ -50,5 +50,7 @@ class SessionNotFound(NotFound):
 # What the constraints of `queries/identity/` mean (see `platform.db`).
 CONSTRAINT_ERRORS: ConstraintErrors = {
     # Any letter case: the index is on lower(email).
-    "users_email_lower_key": lambda e: EmailTaken("that email is already registered"),
+    "users_email_lower_key": lambda e, p: EmailTaken(
+        f"{p.get('email', 'that email')} is already registered"
+    ),
 }

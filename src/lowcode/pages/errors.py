@@ -87,5 +87,5 @@ class OpNotApplied(AppError):
 
 # What the constraints of `queries/pages/` mean (see `platform.db`).
 CONSTRAINT_ERRORS: ConstraintErrors = {
-    "page_ops_op_id_key": lambda e: OpIdConflict("that opId was already used on this page"),
+    "page_ops_op_id_key": lambda e, p: OpIdConflict("that opId was already used on this page"),
 }

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosql
 import asyncpg
@@ -29,6 +29,8 @@ from lowcode.platform.metrics import Metrics
 
 log = logging.getLogger("lowcode.db")
 
+T = TypeVar("T")
+
 _NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 Pool = asyncpg.Pool
@@ -39,9 +41,10 @@ Connection = asyncpg.Connection
 # datasources are classified in `datasources/errors.py`.)
 DB_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
-# The AppError a violated constraint means, built from the violation (a
-# factory, not a class: most AppErrors want a detail, some an id).
-ConstraintError = Callable[[asyncpg.IntegrityConstraintViolationError], AppError]
+# The AppError a violated constraint means, built from the violation and the
+# failing query's named parameters (a factory, not a class: most AppErrors want
+# a detail naming what collided, e.g. the `name` a unique key refused).
+ConstraintError = Callable[[asyncpg.IntegrityConstraintViolationError, Mapping[str, Any]], AppError]
 # Constraint (or unique index) name → its error, for one context's queries.
 ConstraintErrors = Mapping[str, ConstraintError]
 
@@ -200,78 +203,59 @@ class ObservedAdapter(AsyncPGAdapter):  # type: ignore[misc]
         cls = self.row_types.get(query_name)
         return record if cls is None or record is None else cls(*record)
 
-    def _raise_mapped(
-        self, query_name: str, error: asyncpg.IntegrityConstraintViolationError
-    ) -> None:
-        """Raise what the query's context says the violated constraint means;
-        return (for the caller to re-raise `error`) if it says nothing."""
-        errors = self.constraint_errors.get(query_name.partition(".")[0])
-        factory = errors.get(error.constraint_name or "") if errors else None
-        if factory is not None:
-            raise factory(error) from error
+    async def _call(
+        self,
+        query_name: str,
+        parameters: Any,
+        method: Callable[..., Awaitable[T]],
+        sql: str,
+        *args: Any,
+    ) -> T:
+        """`method(sql, *args)` observed; a violated constraint its context
+        maps raises that context's AppError (the driver's error as its cause)."""
+        try:
+            async with self.observer.observe(query_name):
+                return await method(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as e:
+            errors = self.constraint_errors.get(query_name.partition(".")[0])
+            factory = errors.get(e.constraint_name or "") if errors else None
+            if factory is None:
+                raise
+            named = parameters if isinstance(parameters, Mapping) else {}
+            raise factory(e, named) from e
 
     async def select(self, conn, query_name, sql, parameters, record_class=None):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        try:
-            async with self.observer.observe(query_name):
-                rows = await conn.fetch(sql, *params)
-        except asyncpg.IntegrityConstraintViolationError as e:
-            self._raise_mapped(query_name, e)
-            raise
+        rows = await self._call(query_name, parameters, conn.fetch, sql, *params)
         for rec in rows:
             yield self._row(query_name, rec)
 
     async def select_one(self, conn, query_name, sql, parameters, record_class=None):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        try:
-            async with self.observer.observe(query_name):
-                rec = await conn.fetchrow(sql, *params)
-        except asyncpg.IntegrityConstraintViolationError as e:
-            self._raise_mapped(query_name, e)
-            raise
+        rec = await self._call(query_name, parameters, conn.fetchrow, sql, *params)
         return self._row(query_name, rec)
 
     async def select_value(self, conn, query_name, sql, parameters):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        try:
-            async with self.observer.observe(query_name):
-                return await conn.fetchval(sql, *params)
-        except asyncpg.IntegrityConstraintViolationError as e:
-            self._raise_mapped(query_name, e)
-            raise
+        return await self._call(query_name, parameters, conn.fetchval, sql, *params)
 
     async def insert_returning(self, conn, query_name, sql, parameters):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        try:
-            async with self.observer.observe(query_name):
-                rec = await conn.fetchrow(sql, *params)
-        except asyncpg.IntegrityConstraintViolationError as e:
-            self._raise_mapped(query_name, e)
-            raise
+        rec = await self._call(query_name, parameters, conn.fetchrow, sql, *params)
         if rec is None:
             return None
         return rec[0] if len(rec) == 1 else self._row(query_name, rec)
 
     async def insert_update_delete(self, conn, query_name, sql, parameters):  # type: ignore[no-untyped-def]
         params = self.maybe_order_params(query_name, parameters)
-        try:
-            async with self.observer.observe(query_name):
-                status = await conn.execute(sql, *params)
-        except asyncpg.IntegrityConstraintViolationError as e:
-            self._raise_mapped(query_name, e)
-            raise
+        status = await self._call(query_name, parameters, conn.execute, sql, *params)
         # "UPDATE 3" → 3: the affected-row count is what optimistic locking needs.
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def insert_update_delete_many(self, conn, query_name, sql, parameters):  # type: ignore[no-untyped-def]
         params = [self.maybe_order_params(query_name, p) for p in parameters]
-        try:
-            async with self.observer.observe(query_name):
-                return await conn.executemany(sql, params)
-        except asyncpg.IntegrityConstraintViolationError as e:
-            self._raise_mapped(query_name, e)
-            raise
+        return await self._call(query_name, None, conn.executemany, sql, params)
 
 
 def load_queries(

@@ -51,18 +51,20 @@ class SyncScheduleInvalid(Unprocessable):
     code = "SYNC_SCHEDULE_INVALID"
 
 
-def _source_or_sink_gone(_e: object) -> DatasourceNotFound:
+def _source_or_sink_gone(_e: object, _params: object) -> DatasourceNotFound:
     return DatasourceNotFound("a datasource or dataset it names was just deleted")
 
 
 # What the constraints of `queries/sync/` mean (see `platform.db`).
 CONSTRAINT_ERRORS: ConstraintErrors = {
-    "sync_jobs_workspace_id_name_key": lambda e: Conflict(
-        "a sync job of that name already exists here"
+    "sync_jobs_workspace_id_name_key": lambda e, p: Conflict(
+        f"a sync job named '{p.get('name')}' already exists here"
     ),
     "sync_jobs_source_dataset_id_fkey": _source_or_sink_gone,
     "sync_jobs_source_datasource_id_fkey": _source_or_sink_gone,
     "sync_jobs_sink_datasource_id_fkey": _source_or_sink_gone,
     # `start_run` catches it to name the active run.
-    "sync_runs_one_active_idx": lambda e: SyncRunActive("a run of this sync job is still active"),
+    "sync_runs_one_active_idx": lambda e, p: SyncRunActive(
+        "a run of this sync job is still active"
+    ),
 }

@@ -24,5 +24,5 @@ class AlreadyMember(Conflict):
 
 # What the constraints of `queries/workspaces/` mean (see `platform.db`).
 CONSTRAINT_ERRORS: ConstraintErrors = {
-    "workspace_members_pkey": lambda e: AlreadyMember("that user is already a member"),
+    "workspace_members_pkey": lambda e, p: AlreadyMember("that user is already a member"),
 }
