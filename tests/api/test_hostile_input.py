@@ -13,7 +13,16 @@ import httpx
 import pytest
 
 from tests.processes import ServerProcess, server
-from tests.support import Account, assert_problem, chain_document, make_page, make_workspace, signup
+from tests.support import (
+    Account,
+    assert_problem,
+    chain_document,
+    make_page,
+    make_workspace,
+    patch_page,
+    prop,
+    signup,
+)
 
 
 @pytest.fixture
@@ -222,26 +231,13 @@ async def test_a_patch_nesting_the_document_too_deep_is_422(client, editor):
 
     # Each body is shallow enough to parse; together they would nest the
     # document 35 + 40 levels deep.
-    first = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=owner.headers,
-        json={
-            "baseVersion": 1,
-            "opId": "deep-2",
-            "patches": [{"op": "add", "path": f"/components/{root}/props/x", "value": nested(31)}],
-        },
+    first = await patch_page(
+        client, owner, page, prop(page, "x", nested(31)), base_version=1, op_id="deep-2"
     )
     assert first.status_code == 200, first.text
     inner = f"/components/{root}/props/x" + "/d" * 30 + "/y"
-    response = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=owner.headers,
-        json={
-            "baseVersion": 2,
-            "opId": "deep-3",
-            "patches": [{"op": "add", "path": inner, "value": nested(40)}],
-        },
-    )
+    deeper = [{"op": "add", "path": inner, "value": nested(40)}]
+    response = await patch_page(client, owner, page, deeper, base_version=2, op_id="deep-3")
     assert_problem(response, 422, "INVALID_DOCUMENT")
 
 
