@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -28,9 +27,6 @@ TEST_JWT_SECRET = "test-only-jwt-secret-of-the-suite-0123456789abcdef"
 os.environ.setdefault("JWT_SECRET", TEST_JWT_SECRET)
 os.environ.setdefault("DATASOURCE_KEYS", "dGVzdC1vbmx5LWRhdGFzb3VyY2Uta2V5LTMyYnl0ZXM=")
 
-warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
-warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
-
 from lowcode.app import LowcodeApp, create_app  # noqa: E402
 from lowcode.platform.logging import build_handler, configure_logging  # noqa: E402
 from lowcode.platform.migrate import run_dbmate  # noqa: E402
@@ -40,11 +36,9 @@ from lowcode.platform.scratch import (  # noqa: E402
     postgres_server,
     redis_server,
 )
-from lowcode.settings import PROJECT_ROOT, Settings  # noqa: E402
-from tests.lifespan import with_state  # noqa: E402
+from lowcode.settings import Settings  # noqa: E402
 from tests.peers import PeerProcess  # noqa: E402
-
-MIGRATIONS = PROJECT_ROOT / "migrations"
+from tests.support import MIGRATIONS, http_client  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -78,23 +72,15 @@ async def database_url(pg_admin_dsn: str) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def sql_peer(work_dir: Path) -> Iterator[PeerProcess]:
     """The reference SQL service peer, a separate process on a free port."""
-    peer = PeerProcess(work_dir)
-    peer.start()
-    try:
+    with PeerProcess(work_dir) as peer:
         yield peer
-    finally:
-        peer.stop()
 
 
 @pytest.fixture(scope="session")
 def sync_peer(work_dir: Path) -> Iterator[PeerProcess]:
     """The reference data-sync peer, a separate process on a free port."""
-    peer = PeerProcess(work_dir, "seatunnel", peer="seatunnel")
-    peer.start()
-    try:
+    with PeerProcess(work_dir, "seatunnel", peer="seatunnel") as peer:
         yield peer
-    finally:
-        peer.stop()
 
 
 @pytest.fixture(scope="session")
@@ -135,8 +121,7 @@ async def app(settings: Settings, spans: InMemorySpanExporter) -> AsyncIterator[
 
 @pytest.fixture(scope="session")
 async def client(app: LowcodeApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=with_state(app), client=("203.0.113.7", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with http_client(app) as c:
         yield c
 
 
@@ -177,6 +162,3 @@ def logs() -> Iterator[LogCapture]:
         yield capture
     finally:
         root.removeHandler(capture.handler)
-
-
-from tests.support import unique_email  # noqa: E402,F401  (re-exported for older tests)

@@ -8,13 +8,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import socket
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -28,8 +25,7 @@ from lowcode.platform.db import transaction
 from lowcode.platform.metrics import Metrics
 from lowcode.resources import Resources, open_resources
 from lowcode.settings import PROJECT_ROOT, Settings
-
-LOWCODE = str(Path(sys.executable).parent / "lowcode")
+from tests.ports import free_port
 
 # Timers short enough for a test, long enough for a loaded CI machine.
 FAST = {
@@ -175,12 +171,6 @@ async def record_tick(ctx: JobContext, tick: CronTick) -> None:
 CREDIT = Entrypoint("tests.credit_once", Note, credit_once)
 TICK_PROBE = Entrypoint("tests.tick_probe", CronTick, record_tick)
 ENTRYPOINTS = (CREDIT, TICK_PROBE)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def worker_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:

@@ -34,6 +34,13 @@ class PeerProcess:
         self.log: Path = log_dir / f"peer-{name}-0.log"
         self.starts = 0
 
+    def __enter__(self) -> PeerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"

@@ -42,7 +42,6 @@ from lowcode.settings import PROJECT_ROOT
 from scripts.benchmarks.harness import (
     Server,
     WrkResult,
-    free_port,
     scratch_services,
     start,
     start_service,
@@ -51,6 +50,7 @@ from scripts.benchmarks.harness import (
     wait_ready,
     wrk,
 )
+from tests.ports import free_port
 
 RESULTS = PROJECT_ROOT / ".bench"
 

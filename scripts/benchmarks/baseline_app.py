@@ -27,19 +27,16 @@ state: dict[str, Any] = {}
 
 
 @asynccontextmanager
-async def lifespan(_app: Starlette):  # type: ignore[no-untyped-def]
+async def lifespan(_app: Any):  # type: ignore[no-untyped-def]
     state["pool"] = await create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20)
     state["user"] = os.environ["BENCH_USER_ID"]
     yield
     await state["pool"].close()
 
 
-async def get_page(request: Request) -> JSONResponse:
-    async with state["pool"].acquire() as conn:
-        row = await conn.fetchrow(QUERY, request.path_params["page_id"], state["user"])
-    if row is None or row["my_role"] is None:
-        return JSONResponse({"detail": "not found"}, status_code=404)
-    body = {
+def page_body(row: Any) -> dict[str, Any]:
+    """The Page JSON of a `get_page_for_member` row, as the service writes it."""
+    return {
         "id": str(row["id"]),
         "workspace_id": str(row["workspace_id"]),
         "title": row["title"],
@@ -50,7 +47,14 @@ async def get_page(request: Request) -> JSONResponse:
         "updated_at": row["updated_at"].isoformat(),
         "schema": row["schema"],
     }
-    return JSONResponse(body, headers={"ETag": f'"{row["version"]}"'})
+
+
+async def get_page(request: Request) -> JSONResponse:
+    async with state["pool"].acquire() as conn:
+        row = await conn.fetchrow(QUERY, request.path_params["page_id"], state["user"])
+    if row is None or row["my_role"] is None:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+    return JSONResponse(page_body(row), headers={"ETag": f'"{row["version"]}"'})
 
 
 app = Starlette(routes=[Route("/pages/{page_id}", get_page)], lifespan=lifespan)

@@ -5,14 +5,12 @@ this and the service is what our own layers cost."""
 
 from __future__ import annotations
 
-import os
-from contextlib import asynccontextmanager
 from typing import Any
 
 from connexion import AsyncApp
 
-from lowcode.platform.db import create_pool
-from scripts.benchmarks.baseline_app import QUERY
+# The same pool, query and JSON as the raw baseline.
+from scripts.benchmarks.baseline_app import QUERY, lifespan, page_body, state
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -35,34 +33,13 @@ SPEC: dict[str, Any] = {
     },
 }
 
-state: dict[str, Any] = {}
-
-
-@asynccontextmanager
-async def lifespan(_app: Any):  # type: ignore[no-untyped-def]
-    state["pool"] = await create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20)
-    state["user"] = os.environ["BENCH_USER_ID"]
-    yield
-    await state["pool"].close()
-
 
 async def get_page(page_id: str) -> Any:
     async with state["pool"].acquire() as conn:
         row = await conn.fetchrow(QUERY, page_id, state["user"])
     if row is None or row["my_role"] is None:
         return {"detail": "not found"}, 404
-    body = {
-        "id": str(row["id"]),
-        "workspace_id": str(row["workspace_id"]),
-        "title": row["title"],
-        "version": row["version"],
-        "created_by": str(row["created_by"]),
-        "created_at": row["created_at"].isoformat(),
-        "updated_by": str(row["updated_by"]),
-        "updated_at": row["updated_at"].isoformat(),
-        "schema": row["schema"],
-    }
-    return body, 200, {"ETag": f'"{row["version"]}"'}
+    return page_body(row), 200, {"ETag": f'"{row["version"]}"'}
 
 
 app = AsyncApp(__name__, lifespan=lifespan)

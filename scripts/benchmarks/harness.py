@@ -24,6 +24,7 @@ from lowcode.platform.scratch import (
     redis_server,
 )
 from lowcode.settings import PROJECT_ROOT
+from tests.ports import free_port
 
 
 @contextlib.contextmanager
@@ -74,12 +75,6 @@ def start_peers(log: Path) -> tuple[Server, dict[str, str]]:
     )
     wait_listening(port)
     return server, targets
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_ready(url: str, timeout_s: float = 60.0) -> float:

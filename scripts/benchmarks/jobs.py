@@ -32,8 +32,9 @@ from lowcode.platform.db import transaction
 from lowcode.platform.metrics import Metrics
 from lowcode.resources import Resources, open_resources
 from lowcode.settings import PROJECT_ROOT, Settings
-from scripts.benchmarks.harness import free_port, wait_ready
+from scripts.benchmarks.harness import wait_ready
 from scripts.benchmarks.jobs_noop import NOOP, PARKED, Noop
+from tests.ports import free_port
 
 BATCH = 100
 CONCURRENCY = 200

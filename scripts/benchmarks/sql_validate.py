@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts.benchmarks.harness import free_port
+from tests.ports import free_port
 
 
 def _peer(work: Path) -> tuple[subprocess.Popen[bytes], str]:

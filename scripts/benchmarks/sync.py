@@ -30,7 +30,8 @@ import httpx
 from lowcode.platform.migrate import run_dbmate
 from lowcode.platform.scratch import create_database, drop_database, postgres_server, redis_server
 from lowcode.settings import PROJECT_ROOT
-from scripts.benchmarks.harness import free_port, start, start_service, wait_listening, wait_ready
+from scripts.benchmarks.harness import start, start_service, wait_listening, wait_ready
+from tests.ports import free_port
 
 SOURCE_TABLE = """
 CREATE TABLE big AS

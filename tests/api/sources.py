@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,23 +78,22 @@ class Source:
         return body
 
 
-@pytest.fixture(scope="session")
-async def source(pg_admin_dsn: str) -> AsyncIterator[Source]:
+@asynccontextmanager
+async def tcp_database(pg_admin_dsn: str, name: str, *statements: str) -> AsyncIterator[str]:
+    """A fresh database of the test PostgreSQL with `statements` run in it, dropped after.
+    Datasources and the sync peer reach it by host and port, so it must be on TCP."""
     parts = urlsplit(pg_admin_dsn)
     if not parts.hostname or parts.hostname.startswith("/"):
-        pytest.fail("datasource tests need the test PostgreSQL on TCP (host:port)")
-    dsn = await create_database(pg_admin_dsn, "lowcode_src")
-    conn = await asyncpg.connect(dsn)
+        pytest.fail("datasource and sync tests need the test PostgreSQL on TCP (host:port)")
+    dsn = await create_database(pg_admin_dsn, name)
     try:
-        await conn.execute(SOURCE_SCHEMA)
-    finally:
-        await conn.close()
-    src = urlsplit(dsn)
-    try:
-        yield Source(
-            dsn, src.hostname or "127.0.0.1", src.port or 5432, src.path.lstrip("/"),
-            src.username or "postgres",
-        )  # fmt: skip
+        conn = await asyncpg.connect(dsn)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+        yield dsn
     finally:
         await drop_database(pg_admin_dsn, dsn)
 

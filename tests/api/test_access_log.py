@@ -3,7 +3,7 @@
 import uuid
 
 from lowcode.platform.redaction import TRUNCATED_MARKER
-from tests.conftest import unique_email
+from tests.support import unique_email
 
 FIELDS = {
     "method",

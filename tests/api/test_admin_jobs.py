@@ -7,22 +7,17 @@ from datetime import timedelta
 
 import pytest
 
-from lowcode.identity.users import create_admin
 from lowcode.jobs import Entrypoint, enqueue_many
 from lowcode.platform.db import transaction
 from tests.jobs_support import Note, job_status, running_worker, unique, wait_until
-from tests.support import PASSWORD, login, signup, unique_email
+from tests.support import make_admin, signup
 
 JOBS = "/api/v1/admin/jobs"
 
 
 @pytest.fixture(scope="module")
 async def admin(app, client):
-    email = unique_email("admin")
-    user, _ = await create_admin(
-        app.res, email=email, password=PASSWORD, display_name="Admin", promote=True
-    )
-    return await login(client, email, str(user.id))
+    return await make_admin(app, client)
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ from grpclib.client import Channel
 from grpclib.health.v1.health_grpc import HealthStub
 from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
 
-from tests.api.test_server_process import LOWCODE, free_port, wait_ready
 from tests.peers import PeerProcess
+from tests.ports import free_port
+from tests.processes import LOWCODE, wait_ready
 
 
 def test_dev_runs_the_api_the_worker_and_the_peers_together(database_url, redis_url, tmp_path):

@@ -13,7 +13,6 @@ import yaml
 
 from lowcode.platform.documents import public
 from lowcode.settings import PROJECT_ROOT
-from tests.api.collab.conftest import live  # noqa: F401  (the uvicorn-served session app)
 from tests.lifespan import with_state
 
 OPENAPI = PROJECT_ROOT / "api/openapi/openapi.yaml"
@@ -67,7 +66,7 @@ async def test_swagger_ui_reads_the_served_spec_and_keeps_the_token(client):
 
 
 async def test_types_generated_from_the_served_spec_equal_the_checked_in_ones(
-    live: str,  # noqa: F811
+    live: str,
     tmp_path: Path,
 ):
     url = live.replace("ws://", "http://") + "/openapi.json"

@@ -3,19 +3,7 @@
 import pytest
 
 from lowcode.identity import service as identity_service
-from tests.conftest import unique_email
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status and body["code"] == code
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
+from tests.support import assert_problem, unique_email
 
 
 async def test_unknown_path_is_a_404_problem_with_request_id(client):

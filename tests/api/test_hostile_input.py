@@ -12,31 +12,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.collab.processes import ServerProcess, server
 from tests.lifespan import with_state
-from tests.support import Account, make_page, make_workspace, signup
-
-
-def assert_problem(response: httpx.Response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    if code is not None:
-        assert body["code"] == code, body
-    return dict(body)
-
-
-def chain_document(n: int, name_len: int = 10) -> dict:
-    comps = {
-        f"c{i}": {
-            "id": f"c{i}",
-            "name": "N" * name_len,
-            "props": {},
-            "children": [f"c{i + 1}"] if i + 1 < n else [],
-        }
-        for i in range(n)
-    }
-    return {"rootId": "c0", "components": comps}
+from tests.processes import ServerProcess, server
+from tests.support import (
+    Account,
+    assert_problem,
+    chain_document,
+    make_page,
+    make_workspace,
+    patch_page,
+    prop,
+    signup,
+)
 
 
 @pytest.fixture
@@ -108,7 +95,7 @@ async def test_a_two_mebibyte_chain_document_is_answered_quickly(api_process):
         owner = await signup(c, "chain")
         workspace = await make_workspace(c, owner)
         # About 30,000 components of 70 bytes: 2 MiB, under the page body cap.
-        document = chain_document(30_000, name_len=1)
+        document = chain_document(30_000)
         body = json.dumps({"title": "chain", "schema": document}, separators=(",", ":")).encode()
         assert 2 * 10**6 < len(body) <= 2 * 2**20, len(body)
         headers = {**owner.headers, "content-type": "application/json"}
@@ -245,26 +232,13 @@ async def test_a_patch_nesting_the_document_too_deep_is_422(client, editor):
 
     # Each body is shallow enough to parse; together they would nest the
     # document 35 + 40 levels deep.
-    first = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=owner.headers,
-        json={
-            "baseVersion": 1,
-            "opId": "deep-2",
-            "patches": [{"op": "add", "path": f"/components/{root}/props/x", "value": nested(31)}],
-        },
+    first = await patch_page(
+        client, owner, page, prop(page, "x", nested(31)), base_version=1, op_id="deep-2"
     )
     assert first.status_code == 200, first.text
     inner = f"/components/{root}/props/x" + "/d" * 30 + "/y"
-    response = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=owner.headers,
-        json={
-            "baseVersion": 2,
-            "opId": "deep-3",
-            "patches": [{"op": "add", "path": inner, "value": nested(40)}],
-        },
-    )
+    deeper = [{"op": "add", "path": inner, "value": nested(40)}]
+    response = await patch_page(client, owner, page, deeper, base_version=2, op_id="deep-3")
     assert_problem(response, 422, "INVALID_DOCUMENT")
 
 
@@ -338,7 +312,7 @@ async def test_members_post_with_both_user_id_and_email_is_a_schema_error(client
     response = await client.post(
         f"/api/v1/workspaces/{workspace}/members",
         headers=owner.headers,
-        json={"user_id": other.user_id, "email": other.email, "role": "viewer"},
+        json={"user_id": other.id, "email": other.email, "role": "viewer"},
     )
     assert_problem(response, 400, "VALIDATION_FAILED")
 

@@ -11,24 +11,28 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 
-from lowcode.app import create_app
 from lowcode.settings import Settings
-from tests.lifespan import with_state
 from tests.outage import TcpProxy
-from tests.support import PASSWORD, make_workspace, signup, unique_email
+from tests.support import (
+    make_page,
+    make_workspace,
+    new_password,
+    patch_page,
+    prop,
+    running_app,
+    signup,
+    unique_email,
+)
 
 ACQUIRE_TIMEOUT_S = 1.5
 
 
 @asynccontextmanager
 async def app_through(settings: Settings, **update: Any) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings.model_copy(update=update))
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
-        transport = httpx.ASGITransport(app=with_state(app), client=("198.51.100.9", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as c:
-            yield c
+    """A client of a fresh app with `update`: its connections through a proxy, its limits."""
+    async with running_app(settings, client_ip="198.51.100.9", **update) as (_, client):
+        yield client
 
 
 async def eventually(check: Any, timeout_s: float = 15.0) -> Any:
@@ -71,7 +75,7 @@ async def test_postgres_cut_gives_503_problems_then_recovers_without_restart(set
             assert ready.status_code == 503
             assert ready.json()["checks"]["database"]["status"] == "fail"
             login = await client.post(
-                "/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD}
+                "/api/v1/auth/login", json={"email": owner.email, "password": owner.password}
             )
             assert_unavailable(login)
 
@@ -128,7 +132,7 @@ async def test_redis_cut_degrades_login_and_readiness_then_recovers(settings):
             proxy.cut()
 
             login = await client.post(
-                "/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD}
+                "/api/v1/auth/login", json={"email": owner.email, "password": owner.password}
             )
             assert login.status_code == 200, login.text
             token = login.json()["access_token"]
@@ -161,7 +165,7 @@ async def test_redis_cut_degrades_login_and_readiness_then_recovers(settings):
             fresh = unique_email("after")
             created = await client.post(
                 "/api/v1/auth/register",
-                json={"email": fresh, "password": PASSWORD, "display_name": "After"},
+                json={"email": fresh, "password": new_password(), "display_name": "After"},
             )
             assert created.status_code == 201, created.text
     finally:
@@ -173,21 +177,12 @@ async def test_readers_waiting_for_a_page_build_hold_no_pool_connection(settings
     # lock); they must not park the pool's connections while they wait.
     from redis.asyncio import Redis
 
-    from tests.support import make_page
-
     async with app_through(settings, db_pool_min=1, db_pool_max=2) as client:
         owner = await signup(client, "burst")
         workspace = await make_workspace(client, owner)
         page = await make_page(client, owner, workspace)
-        root = page["schema"]["rootId"]
-        patched = await client.post(
-            f"/api/v1/pages/{page['id']}/patch",
-            headers=owner.headers,
-            json={
-                "baseVersion": 1,
-                "opId": "burst-1",
-                "patches": [{"op": "add", "path": f"/components/{root}/props/a", "value": 1}],
-            },
+        patched = await patch_page(
+            client, owner, page, prop(page, "a", 1), base_version=1, op_id="burst-1"
         )
         assert patched.status_code == 200, patched.text
         key = settings.redis_key("page", page["id"], "v", "2")

@@ -1,6 +1,6 @@
 """POST /api/v1/auth/register — the first real endpoint, responses validated against the spec."""
 
-from tests.conftest import unique_email
+from tests.support import unique_email
 
 
 async def test_register_creates_a_user(client):

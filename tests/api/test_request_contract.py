@@ -4,23 +4,14 @@ resource is (`Location`)."""
 
 from __future__ import annotations
 
-from tests.support import make_page, make_workspace, signup
+from tests.support import make_page, make_workspace, patch_page, prop, signup
 
 
 async def test_restore_without_a_body_restores_at_the_head(client):
     owner = await signup(client, "restorer")
     ws = await make_workspace(client, owner)
     page = await make_page(client, owner, ws)
-    root = page["schema"]["rootId"]
-    patched = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=owner.headers,
-        json={
-            "baseVersion": 1,
-            "opId": "r-1",
-            "patches": [{"op": "add", "path": f"/components/{root}/props/x", "value": 1}],
-        },
-    )
+    patched = await patch_page(client, owner, page, prop(page, "x", 1), base_version=1, op_id="r-1")
     assert patched.status_code == 200
     # `requestBody.required: false`: no body, no Content-Type, as openapi-fetch sends it.
     restored = await client.post(
@@ -53,7 +44,7 @@ async def test_every_201_carries_the_location_of_what_it_created(client):
 
     registered = await client.post(
         "/api/v1/auth/register",
-        json={"email": f"loc-{owner.user_id[:8]}@example.com", "password": "long-enough-1",
+        json={"email": f"loc-{owner.id[:8]}@example.com", "password": "long-enough-1",
               "display_name": "Loc"},
     )  # fmt: skip
     assert registered.status_code == 201
@@ -68,10 +59,10 @@ async def test_every_201_carries_the_location_of_what_it_created(client):
     added = await client.post(
         f"{location}/members",
         headers=owner.headers,
-        json={"user_id": member.user_id, "role": "editor"},
+        json={"user_id": member.id, "role": "editor"},
     )
     assert added.status_code == 201
-    assert added.headers["location"] == f"{location}/members/{member.user_id}"
+    assert added.headers["location"] == f"{location}/members/{member.id}"
 
     page = await client.post(f"{location}/pages", headers=owner.headers, json={"title": "P"})
     assert page.status_code == 201

@@ -3,60 +3,22 @@
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 
-LOWCODE = str(Path(sys.executable).parent / "lowcode")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(base: str, timeout_s: float = 30.0) -> httpx.Response:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.get(f"{base}/health/ready", timeout=2)
-            if response.status_code == 200:
-                return response
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server did not become ready")
+from tests.processes import LOWCODE, serving
 
 
 def test_serve_answers_over_tcp_and_stops_cleanly_on_sigterm(database_url, redis_url, tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "LOG_FORMAT": "json",
-    }
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "LOG_FORMAT": "json"}
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen([LOWCODE, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base)
-            missing = httpx.get(f"{base}/api/v1/does-not-exist")
-            assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
-            assert missing.headers["x-request-id"]
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=30) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    with serving(env, log_path) as server:
+        missing = httpx.get(f"{server.http}/api/v1/does-not-exist")
+        assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+        assert missing.headers["x-request-id"]
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     assert any(line.get("message") == "stopped" for line in lines)
     assert any(line.get("path") == "/api/v1/does-not-exist" for line in lines)

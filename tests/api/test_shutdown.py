@@ -21,7 +21,7 @@ async def test_a_second_shutdown_waits_for_the_first_to_flush_the_rooms(client, 
     the pool. The second must wait until every room's final snapshot is written."""
     import asyncio
 
-    from tests.api.collab.conftest import open_peer, serve_app
+    from tests.api.collab.peer import open_peer, serve_app
     from tests.support import make_page, make_workspace, signup
 
     owner = await signup(client, "shutdown")

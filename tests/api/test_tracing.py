@@ -1,6 +1,6 @@
 """OpenTelemetry spans for HTTP and SQL, joined to the access log by trace id."""
 
-from tests.conftest import unique_email
+from tests.support import unique_email
 
 
 async def test_a_request_produces_http_and_named_sql_spans_in_one_trace(client, spans, logs):

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from lowcode.settings import PROJECT_ROOT
-from tests.api.collab.conftest import live  # noqa: F401  (the uvicorn-served session app)
 
 TSC = PROJECT_ROOT / "node_modules/.bin/tsc"
 NODE = Path(sys.executable).parent / "node"
@@ -31,7 +30,7 @@ async def run(*cmd: str, cwd: Path) -> tuple[int, str]:
     return proc.returncode, out.decode()
 
 
-async def test_the_trial_client_flow_runs_against_the_service(live: str, tmp_path: Path):  # noqa: F811
+async def test_the_trial_client_flow_runs_against_the_service(live: str, tmp_path: Path):
     for rel in ("tests/ts", "generated/ts"):
         shutil.copytree(PROJECT_ROOT / rel, tmp_path / rel)
     (tmp_path / "node_modules").symlink_to(PROJECT_ROOT / "node_modules")

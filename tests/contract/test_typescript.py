@@ -55,36 +55,34 @@ def test_the_type_tests_compile_under_strict():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_misspelt_problem_code_does_not_compile(tmp_path: Path):
+def tsc_after_edit(
+    tmp_path: Path, name: str, old: str, new: str
+) -> subprocess.CompletedProcess[str]:
+    """tsc over a copy of the type tests in which `name` has `old` replaced by `new`."""
     ts = copy_tree(tmp_path)
-    client = ts / "client.ts"
-    text = client.read_text()
-    assert 'case "VERSION_CONFLICT":' in text
-    client.write_text(text.replace('case "VERSION_CONFLICT":', 'case "VERSION_CONFLIT":'))
-    result = tsc(ts)
+    text = (ts / name).read_text()
+    assert old in text
+    (ts / name).write_text(text.replace(old, new))
+    return tsc(ts)
+
+
+def test_a_misspelt_problem_code_does_not_compile(tmp_path: Path):
+    result = tsc_after_edit(
+        tmp_path, "client.ts", 'case "VERSION_CONFLICT":', 'case "VERSION_CONFLIT":'
+    )
     assert result.returncode != 0
     assert "TS2678" in result.stdout and "VERSION_CONFLIT" in result.stdout, result.stdout
 
 
 def test_a_misspelt_frame_type_does_not_compile(tmp_path: Path):
-    ts = copy_tree(tmp_path)
-    collab = ts / "collab.ts"
-    text = collab.read_text()
-    assert 'case "user-join":' in text
-    collab.write_text(text.replace('case "user-join":', 'case "user-joined":'))
-    result = tsc(ts)
+    result = tsc_after_edit(tmp_path, "collab.ts", 'case "user-join":', 'case "user-joined":')
     assert result.returncode != 0
     assert "TS2678" in result.stdout and "user-joined" in result.stdout, result.stdout
 
 
 def test_a_required_field_left_out_does_not_compile(tmp_path: Path):
     """The check has teeth: `{}` is no WorkspaceCreate (`name` is required)."""
-    ts = copy_tree(tmp_path)
-    client = ts / "client.ts"
-    text = client.read_text()
-    assert '= { name: "Sales" };' in text
-    client.write_text(text.replace('= { name: "Sales" };', "= {};"))
-    result = tsc(ts)
+    result = tsc_after_edit(tmp_path, "client.ts", '= { name: "Sales" };', "= {};")
     assert result.returncode != 0
     assert "'name' is missing" in result.stdout, result.stdout
 

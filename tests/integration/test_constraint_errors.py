@@ -10,7 +10,7 @@ from lowcode.platform.db import QueryObserver, load_queries
 from lowcode.platform.errors import AppError, Conflict
 from lowcode.settings import PROJECT_ROOT
 from lowcode_gen.queries import ROW_TYPES
-from tests.conftest import unique_email
+from tests.support import unique_email
 
 
 def mapped_queries():

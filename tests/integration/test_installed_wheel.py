@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import time
 import venv
 import zipfile
 from pathlib import Path
@@ -21,7 +20,8 @@ from lowcode.platform.contracts import CONTRACT_DIRS
 from lowcode.platform.migrate import newest_migration
 from lowcode.platform.scratch import create_database, drop_database
 from lowcode.settings import PROJECT_ROOT
-from tests.jobs_support import free_port
+from tests.ports import free_port
+from tests.processes import wait_ready
 
 # What the image's build stage copies before `pip install .` (infra/Dockerfile).
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "src", "generated")
@@ -188,7 +188,7 @@ async def test_lowcode_serve_from_an_installed_wheel_becomes_ready(
                 [lowcode, "serve"], env=env, cwd=tmp_path, stdout=log, stderr=log
             )
             try:
-                ready = wait_ready(f"http://127.0.0.1:{port}", server)
+                ready = wait_ready(f"http://127.0.0.1:{port}", server, timeout_s=60)
                 assert ready.json()["checks"]["schema"]["detail"] == newest_migration(
                     PROJECT_ROOT / "migrations"
                 )
@@ -208,20 +208,3 @@ async def test_lowcode_serve_from_an_installed_wheel_becomes_ready(
                     server.wait()
     finally:
         await drop_database(pg_admin_dsn, database_url)
-
-
-def wait_ready(
-    base: str, server: subprocess.Popen[bytes], timeout_s: float = 60.0
-) -> httpx.Response:
-    deadline = time.monotonic() + timeout_s
-    last: object = None
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "lowcode serve exited"
-        try:
-            last = response = httpx.get(f"{base}/health/ready", timeout=2)
-            if response.status_code == 200:
-                return response
-        except httpx.TransportError as e:
-            last = e
-        time.sleep(0.2)
-    raise AssertionError(f"not ready: {last}")

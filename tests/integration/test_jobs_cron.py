@@ -21,13 +21,8 @@ from lowcode.jobs.cron import (
     pgqueuer_expression,
     schedules_from_settings,
 )
-from tests.jobs_support import LOWCODE, create_test_tables, job_resources, unique, worker_env
-
-
-@pytest.fixture(scope="module")
-async def res(settings):
-    async with job_resources(settings) as resources:
-        yield resources
+from tests.jobs_support import create_test_tables, unique, worker_env
+from tests.processes import LOWCODE
 
 
 def test_standard_five_field_expressions_pass_through():

@@ -4,21 +4,30 @@ page-op compaction (pages made and edited through the API)."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from lowcode.identity.jobs import CLEANUP_SESSIONS
 from lowcode.jobs import CronTick, JobContext
 from lowcode.jobs.maintenance import PRUNE_HISTORY
 from lowcode.pages.jobs import COMPACT_PAGE_OPS
 from lowcode.platform.db import transaction
-from tests.jobs_support import job_resources
-from tests.support import make_page, make_workspace, signup
+from tests.support import make_page, make_workspace, patch_page, prop, signup
 
 
-@pytest.fixture(scope="module")
-async def res(settings):
-    async with job_resources(settings) as resources:
-        yield resources
+async def edit_in_turn(client, owner, page, count, op_prefix, key_of) -> int:
+    """`count` patches one after another through the API (props/<key_of(i)> = i);
+    returns the page's version after the last."""
+    version = page["version"]
+    for i in range(count):
+        response = await patch_page(
+            client,
+            owner,
+            page,
+            prop(page, key_of(i), i),
+            base_version=version,
+            op_id=f"{op_prefix}-{i}",
+        )
+        assert response.status_code == 200, response.text
+        version = response.json()["version"]
+    return version
 
 
 def run_args(res, ep):
@@ -68,22 +77,7 @@ async def test_compaction_drops_old_ops_below_the_kept_revisions_and_reads_stay_
     owner = await signup(client, "compactor")
     page = await make_page(client, owner, await make_workspace(client, owner))
     url = f"/api/v1/pages/{page['id']}"
-    root = page["schema"]["rootId"]
-    version = page["version"]
-    for i in range(160):
-        response = await client.post(
-            f"{url}/patch",
-            headers=owner.headers,
-            json={
-                "baseVersion": version,
-                "opId": f"op-{i}",
-                "patches": [
-                    {"op": "add", "path": f"/components/{root}/props/p{i % 7}", "value": i}
-                ],
-            },
-        )
-        assert response.status_code == 200, response.text
-        version = response.json()["version"]
+    version = await edit_in_turn(client, owner, page, 160, "op", lambda i: f"p{i % 7}")
     before = (await client.get(url, headers=owner.headers)).json()
     async with res.pool.acquire() as conn:
         revisions = [
@@ -121,20 +115,7 @@ async def test_compaction_drops_old_ops_below_the_kept_revisions_and_reads_stay_
 async def test_recent_ops_are_kept_whatever_the_revisions(res, client):
     owner = await signup(client, "recent")
     page = await make_page(client, owner, await make_workspace(client, owner))
-    url = f"/api/v1/pages/{page['id']}"
-    root = page["schema"]["rootId"]
-    version = page["version"]
-    for i in range(120):
-        response = await client.post(
-            f"{url}/patch",
-            headers=owner.headers,
-            json={
-                "baseVersion": version,
-                "opId": f"r-{i}",
-                "patches": [{"op": "add", "path": f"/components/{root}/props/x", "value": i}],
-            },
-        )
-        version = response.json()["version"]
+    version = await edit_in_turn(client, owner, page, 120, "r", lambda i: "x")
     await COMPACT_PAGE_OPS.handler(*run_args(res, COMPACT_PAGE_OPS))
     async with res.pool.acquire() as conn:
         count = await conn.fetchval(

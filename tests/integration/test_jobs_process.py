@@ -17,7 +17,6 @@ from lowcode.jobs import enqueue
 from lowcode.platform.db import transaction
 from tests.jobs_support import (
     CREDIT,
-    LOWCODE,
     Note,
     create_test_tables,
     job_resources,
@@ -25,6 +24,7 @@ from tests.jobs_support import (
     wait_until,
     worker_env,
 )
+from tests.processes import LOWCODE
 
 
 @pytest.fixture(scope="module")

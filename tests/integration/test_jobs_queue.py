@@ -30,12 +30,6 @@ from tests.jobs_support import (
 )
 
 
-@pytest.fixture(scope="module")
-async def res(settings):
-    async with job_resources(settings) as resources:
-        yield resources
-
-
 class Recorder:
     """A handler that notes each run and fails its first `fail_times` runs."""
 

@@ -16,7 +16,7 @@ from lowcode.platform.metrics import Metrics
 from lowcode.settings import PROJECT_ROOT
 from lowcode_gen.queries import ROW_TYPES
 from lowcode_gen.queries.identity import GetUserRow, InsertUserRow
-from tests.conftest import unique_email
+from tests.support import unique_email
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
 

@@ -25,9 +25,7 @@ import jsonpatch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.trace import NoOpTracer
 
-from lowcode.identity.models import Actor
 from lowcode.pages import oplog
 from lowcode.pages import service as pages
 from lowcode.pages.errors import OpConflict, OpIdConflict
@@ -35,38 +33,15 @@ from lowcode.pages.models import AppliedOp, OpInput
 from lowcode.pages.rebase import History
 from lowcode.platform.db import transaction
 from lowcode.platform.errors import AppError
-from lowcode.platform.metrics import Metrics
-from lowcode.resources import open_resources
-from lowcode.workspaces import service as workspaces
-from tests.integration.loop_thread import LoopThread
+from tests.integration.loop_thread import acting_in_a_workspace
 
 
 @pytest.fixture(scope="module")
 def env(settings):
-    lt = LoopThread()
-    tuned = settings.model_copy(
-        update={"page_snapshot_every_ops": 4, "page_snapshot_every_s": 3600}
-    )
-    cm = open_resources(tuned, Metrics(), NoOpTracer())
-    res = lt.run(cm.__aenter__())
-
-    async def setup():
-        async with res.pool.acquire() as conn:
-            user = await res.queries.identity.insert_user(
-                conn,
-                email=f"rebase-{uuid.uuid4().hex[:8]}@example.com",
-                password_hash="x",
-                display_name="Rebase",
-                role="user",
-            )
-        actor = Actor(user.id, uuid.uuid4(), "user")
-        ws = await workspaces.create_workspace(res, actor, name="rebase", description="")
-        return actor, ws.id
-
-    actor, ws_id = lt.run(setup())
-    yield lt, res, actor, ws_id
-    lt.run(cm.__aexit__(None, None, None))
-    lt.close()
+    with acting_in_a_workspace(
+        settings, "rebase", page_snapshot_every_ops=4, page_snapshot_every_s=3600
+    ) as env:
+        yield env
 
 
 # ---- the oracle: SPEC §4.6 in strings -----------------------------------------

@@ -18,6 +18,7 @@ from lowcode.pages.document import (
 )
 from lowcode.pages.errors import InvalidDocument, PageTooLarge, PatchFailed, PatchTooCostly
 from lowcode.platform.jsoninput import json_depth
+from tests.support import chain_document
 
 LIMITS = DocumentLimits()
 
@@ -29,20 +30,6 @@ def copy_bomb(doc: dict, ops: int) -> list[dict]:
         {"op": "copy", "from": "/components", "path": f"/components/{root}/props/p{i}"}
         for i in range(ops)
     ]
-
-
-def chain(n: int, name_len: int = 1) -> dict:
-    """n components, each the only child of the previous one."""
-    comps = {
-        f"c{i}": {
-            "id": f"c{i}",
-            "name": "N" * name_len,
-            "props": {},
-            "children": [f"c{i + 1}"] if i + 1 < n else [],
-        }
-        for i in range(n)
-    }
-    return {"rootId": "c0", "components": comps}
 
 
 def test_a_patch_of_doubling_copies_is_refused_quickly():
@@ -142,13 +129,13 @@ def test_a_two_mebibyte_chain_is_checked_in_linear_time():
     limits = DocumentLimits(max_bytes=4 * 2**20, max_components=10**6, max_tree_depth=10**6)
 
     def cpu_seconds(n: int) -> float:
-        doc = chain(n, name_len=10)
+        doc = chain_document(n, name_len=10)
         gc.collect()
         started = time.process_time()
         validate_document(doc, limits)
         return time.process_time() - started
 
-    big = chain(40_000, name_len=10)
+    big = chain_document(40_000, name_len=10)
     assert encoded_size(big) > 2 * 2**20 * 0.9
     small, large = (
         min(cpu_seconds(5_000) for _ in range(3)),
@@ -162,9 +149,9 @@ def test_a_two_mebibyte_chain_is_checked_in_linear_time():
 
 def test_a_long_chain_is_refused_by_the_depth_cap_and_a_huge_one_by_the_count_cap():
     with pytest.raises(InvalidDocument) as err:
-        validate_document(chain(500), LIMITS)
+        validate_document(chain_document(500), LIMITS)
     assert "deeper than 100" in err.value.errors[0].message
-    huge = chain(40_000)
+    huge = chain_document(40_000)
     started = time.process_time()
     with pytest.raises(InvalidDocument) as err:
         validate_document(huge, DocumentLimits(max_bytes=4 * 2**20))

@@ -11,7 +11,8 @@ from typing import Any
 
 import jsonpatch
 
-from tests.api.collab.conftest import Peer
+from tests.api.collab.peer import Peer, open_peer
+from tests.support import Account
 
 
 class Editor:
@@ -100,3 +101,10 @@ class Editor:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.peer.close()
+
+
+async def join(url: str, page: dict[str, Any], account: Account, seed: int) -> Editor:
+    """An editor of `page` as `account` on the server at `url`, synced and ready to edit."""
+    editor = Editor(await open_peer(url, page["id"], account.access_token), seed=seed)
+    await editor.start()
+    return editor

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.api.collab.conftest import open_peer
-from tests.support import add_member, make_page, make_workspace, signup
+from tests.api.collab.peer import open_peer
+from tests.support import add_member, make_page, make_workspace, prop, signup
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +19,6 @@ async def team(client):
     return {"owner": owner, "viewer": viewer, "outsider": outsider, "ws": ws}
 
 
-def prop(page, key, value):
-    root = page["schema"]["rootId"]
-    return [{"op": "add", "path": f"/components/{root}/props/{key}", "value": value}]
-
-
 async def test_join_syncs_then_ops_are_acked_and_broadcast(client, live, team):
     page = await make_page(client, team["owner"], team["ws"])
     a = await open_peer(live, page["id"], team["owner"].access_token)
@@ -33,12 +28,12 @@ async def test_join_syncs_then_ops_are_acked_and_broadcast(client, live, team):
     b = await open_peer(live, page["id"], team["viewer"].access_token)
     assert (await b.next("sync"))["payload"]["readOnly"] is True
     joined = await a.next("user-join")
-    assert joined["payload"]["user"]["id"] == team["viewer"].user_id
+    assert joined["payload"]["user"]["id"] == team["viewer"].id
 
     await a.send("op-patch", {"patches": prop(page, "x", 1), "baseVersion": 1, "opId": "o1"})
     assert (await a.next("ack"))["payload"] == {"opId": "o1", "version": 2, "duplicate": False}
     seen = await b.next("op-patch")
-    assert seen["payload"]["version"] == 2 and seen["payload"]["actor"] == team["owner"].user_id
+    assert seen["payload"]["version"] == 2 and seen["payload"]["actor"] == team["owner"].id
 
     stored = await client.get(f"/api/v1/pages/{page['id']}", headers=team["owner"].headers)
     assert stored.json()["version"] == 2
@@ -60,11 +55,11 @@ async def test_join_syncs_then_ops_are_acked_and_broadcast(client, live, team):
 
     await a.send("cursor-move", {"x": 1.5, "y": 2})
     cursor = await b.next("cursor-move")
-    assert cursor["payload"]["user"]["id"] == team["owner"].user_id
+    assert cursor["payload"]["user"]["id"] == team["owner"].id
     await b.send("ping", {})
     await b.next("pong")
     await b.close()
-    assert (await a.next("user-leave"))["payload"]["user"]["id"] == team["viewer"].user_id
+    assert (await a.next("user-leave"))["payload"]["user"]["id"] == team["viewer"].id
     await a.close()
     assert a.violations == [] and b.violations == []
 
@@ -99,7 +94,7 @@ async def test_bad_token_closes_4401_and_invisible_page_4404(client, live, team)
 async def test_token_in_query_parameter_is_accepted(client, live, team):
     page = await make_page(client, team["owner"], team["ws"])
     ws = await connect(f"{live}/ws/pages/{page['id']}?access_token={team['owner'].access_token}")
-    from tests.api.collab.conftest import Peer
+    from tests.api.collab.peer import Peer
 
     peer = Peer(ws)
     assert (await peer.next("sync"))["payload"]["version"] == 1

@@ -4,8 +4,7 @@ import asyncio
 
 import asyncpg
 
-from tests.api.collab.conftest import open_peer
-from tests.api.collab.editors import Editor
+from tests.api.collab.editors import join
 from tests.support import add_member, make_page, make_workspace, signup
 
 
@@ -34,10 +33,7 @@ async def test_thirty_editors_in_three_rooms_converge_on_the_stored_document(
     editors = []
     for i in range(30):
         page = pages[i % 3]
-        peer = await open_peer(live, page["id"], accounts[i % 3].access_token)
-        editor = Editor(peer, seed=i)
-        await editor.start()
-        editors.append((page, editor))
+        editors.append((page, await join(live, page, accounts[i % 3], seed=i)))
 
     await asyncio.gather(*(e.edit(seconds=4) for _, e in editors))
 

@@ -3,7 +3,7 @@ type the encoder was given, on the page socket; nothing is labelled `other`."""
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.api.collab.conftest import open_peer
+from tests.api.collab.peer import open_peer
 from tests.support import make_page, make_workspace, signup
 
 

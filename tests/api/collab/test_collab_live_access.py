@@ -10,15 +10,17 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from lowcode.identity.users import create_admin
-from tests.api.collab.conftest import Peer, open_peer, serve_app
+from tests.api.collab.peer import Peer, open_peer, serve_app
 from tests.lifespan import with_state
-from tests.support import PASSWORD, add_member, login, make_page, make_workspace, signup
-
-
-def prop(page, key, value):
-    root = page["schema"]["rootId"]
-    return [{"op": "add", "path": f"/components/{root}/props/{key}", "value": value}]
+from tests.support import (
+    add_member,
+    login_again,
+    make_admin,
+    make_page,
+    make_workspace,
+    prop,
+    signup,
+)
 
 
 async def send_op(peer: Peer, page, op_id: str, base: int = 1) -> None:
@@ -48,7 +50,7 @@ async def editing_pair(client, live):
 async def test_a_removed_member_is_refused_and_closed_with_4403(client, live):
     owner, editor, ws, page, peer = await editing_pair(client, live)
     removed = await client.delete(
-        f"/api/v1/workspaces/{ws}/members/{editor.user_id}", headers=owner.headers
+        f"/api/v1/workspaces/{ws}/members/{editor.id}", headers=owner.headers
     )
     assert removed.status_code == 204
     await send_op(peer, page, "after-removal")
@@ -59,7 +61,7 @@ async def test_a_removed_member_is_refused_and_closed_with_4403(client, live):
 
 async def test_a_demoted_editor_becomes_read_only_then_writable_when_promoted(client, live):
     owner, editor, ws, page, peer = await editing_pair(client, live)
-    url = f"/api/v1/workspaces/{ws}/members/{editor.user_id}"
+    url = f"/api/v1/workspaces/{ws}/members/{editor.id}"
     demoted = await client.patch(url, json={"role": "viewer"}, headers=owner.headers)
     assert demoted.status_code == 200
     await send_op(peer, page, "after-demotion")
@@ -81,7 +83,7 @@ async def test_a_demoted_editor_becomes_read_only_then_writable_when_promoted(cl
 
 async def test_a_revoked_session_closes_its_sockets_with_4401(client, live):
     owner, editor, _ws, page, peer = await editing_pair(client, live)
-    other = await login(client, editor.email, editor.user_id)
+    other = await login_again(client, editor)
     revoked = await client.delete(
         f"/api/v1/auth/sessions/{editor.session_id}", headers=other.headers
     )
@@ -107,13 +109,9 @@ async def test_disabling_a_user_closes_page_and_event_sockets_with_4401(client, 
             f"{live}/ws/events", subprotocols=["lowcode.v1", f"bearer.{editor.access_token}"]
         )  # type: ignore[list-item]
     )
-    admin = await signup(client, "la-admin")
-    await create_admin(
-        app.res, email=admin.email, password=PASSWORD, display_name="A", promote=True
-    )
-    admin = await login(client, admin.email, admin.user_id)
+    admin = await make_admin(app, client, "la-admin")
     disabled = await client.patch(
-        f"/api/v1/users/{editor.user_id}", json={"disabled": True}, headers=admin.headers
+        f"/api/v1/users/{editor.id}", json={"disabled": True}, headers=admin.headers
     )
     assert disabled.status_code == 200
     assert await peer.closed() == 4401

@@ -4,7 +4,7 @@ import asyncio
 import base64
 import os
 
-from tests.api.collab.conftest import open_peer, serve_app
+from tests.api.collab.peer import open_peer, serve_app
 from tests.support import add_member, make_page, make_workspace, signup
 
 
@@ -38,7 +38,7 @@ async def test_a_peer_that_misses_pongs_is_dropped_and_the_room_is_told(client, 
         await watcher.next("user-join")
         # Never reply to pings; the server gives up after the timeout.
         left = await watcher.next("user-leave", timeout=5)
-        assert left["payload"]["user"]["id"] == other.user_id
+        assert left["payload"]["user"]["id"] == other.id
         writer.close()
         await watcher.close()
         assert app.metrics.ws_clients._value.get() == 0

@@ -7,9 +7,9 @@ import signal
 import asyncpg
 from websockets.exceptions import ConnectionClosed
 
-from tests.api.collab.conftest import PeerClosed, open_peer
-from tests.api.collab.editors import Editor
-from tests.api.collab.processes import server
+from tests.api.collab.editors import Editor, join
+from tests.api.collab.peer import PeerClosed, open_peer
+from tests.processes import server
 from tests.support import make_page, make_workspace, signup
 
 
@@ -37,11 +37,7 @@ async def test_sigkill_while_editing_loses_no_acknowledged_op(
     page = await make_page(client, owner, ws)
     node = server(settings, tmp_path, "crash").start()
     try:
-        editors = []
-        for i in range(6):
-            editor = Editor(await open_peer(node.ws, page["id"], owner.access_token), seed=i)
-            await editor.start()
-            editors.append(editor)
+        editors = [await join(node.ws, page, owner, seed=i) for i in range(6)]
         tasks = [asyncio.create_task(edit_until_cut(e, 30)) for e in editors]
         await asyncio.sleep(1.5)
         node.signal(signal.SIGKILL)
@@ -70,12 +66,8 @@ async def test_two_nodes_serving_one_page_converge(client, settings, database_ur
     a = server(settings, tmp_path, "node-a").start()
     b = server(settings, tmp_path, "node-b").start()
     try:
-        editors = []
-        for i in range(8):
-            node = a if i % 2 else b
-            editor = Editor(await open_peer(node.ws, page["id"], owner.access_token), seed=100 + i)
-            await editor.start()
-            editors.append(editor)
+        # Alternate nodes: half the editors on each.
+        editors = [await join((a if i % 2 else b).ws, page, owner, seed=100 + i) for i in range(8)]
         await asyncio.gather(*(e.edit(seconds=3) for e in editors))
         stored = (await client.get(f"/api/v1/pages/{page['id']}", headers=owner.headers)).json()
         ops = await stored_ops(database_url, page["id"])
@@ -100,11 +92,7 @@ async def test_sigterm_closes_sockets_with_1012_and_keeps_every_acked_op(
     page = await make_page(client, owner, ws)
     node = server(settings, tmp_path, "drain").start()
     try:
-        editors = []
-        for i in range(4):
-            editor = Editor(await open_peer(node.ws, page["id"], owner.access_token), seed=200 + i)
-            await editor.start()
-            editors.append(editor)
+        editors = [await join(node.ws, page, owner, seed=200 + i) for i in range(4)]
         tasks = [asyncio.create_task(edit_until_cut(e, 30)) for e in editors]
         await asyncio.sleep(1.0)
         node.signal(signal.SIGTERM)

@@ -3,8 +3,8 @@ presence is per connection."""
 
 import pytest
 
-from tests.api.collab.conftest import open_peer
-from tests.support import add_member, make_page, make_workspace, signup
+from tests.api.collab.peer import open_peer
+from tests.support import add_member, make_page, make_workspace, prop, signup
 
 
 @pytest.fixture(scope="module")
@@ -14,11 +14,6 @@ async def team(client):
     ws = await make_workspace(client, owner)
     await add_member(client, owner, ws, editor, "editor")
     return {"owner": owner, "editor": editor, "ws": ws}
-
-
-def add_prop(page, key, value):
-    root = page["schema"]["rootId"]
-    return [{"op": "add", "path": f"/components/{root}/props/{key}", "value": value}]
 
 
 async def op_rows(conn, page_id, op_id):
@@ -35,7 +30,7 @@ async def test_a_resend_after_the_connection_dropped_is_acked_once_and_applied_o
     await watcher.next("sync")
     tab = await open_peer(live, page["id"], team["owner"].access_token)
     await tab.next("sync")
-    patch = add_prop(page, "title", "Hello")
+    patch = prop(page, "title", "Hello")
     # Send, then drop the connection before reading the ack.
     await tab.send("op-patch", {"patches": patch, "baseVersion": 1, "opId": "tab-1"})
     await tab.ws.close()
@@ -56,9 +51,7 @@ async def test_a_resend_after_the_connection_dropped_is_acked_once_and_applied_o
     await again.send("op-patch", {"patches": patch, "baseVersion": 2, "opId": "tab-1"})
     assert (await again.next())["payload"] == {"opId": "tab-1", "version": 2, "duplicate": True}
     # A new op goes through as usual, and only it reaches the watcher.
-    await again.send(
-        "op-patch", {"patches": add_prop(page, "n", 2), "baseVersion": 2, "opId": "tab-2"}
-    )
+    await again.send("op-patch", {"patches": prop(page, "n", 2), "baseVersion": 2, "opId": "tab-2"})
     assert (await again.next("ack"))["payload"] == {
         "opId": "tab-2",
         "version": 3,
@@ -82,21 +75,17 @@ async def test_an_op_id_reused_for_another_patch_or_by_another_user_is_refused(
     page = await make_page(client, team["owner"], team["ws"])
     owner = await open_peer(live, page["id"], team["owner"].access_token)
     await owner.next("sync")
-    patch = add_prop(page, "a", 1)
+    patch = prop(page, "a", 1)
     await owner.send("op-patch", {"patches": patch, "baseVersion": 1, "opId": "k-1"})
     assert (await owner.next("ack"))["payload"]["duplicate"] is False
 
     # The same opId for a different edit: refused, never acked.
-    await owner.send(
-        "op-patch", {"patches": add_prop(page, "b", 2), "baseVersion": 2, "opId": "k-1"}
-    )
+    await owner.send("op-patch", {"patches": prop(page, "b", 2), "baseVersion": 2, "opId": "k-1"})
     refused = await owner.next()
     assert refused["type"] == "error" and refused["payload"]["code"] == "OP_ID_REUSED"
     assert refused["payload"]["opId"] == "k-1"
     # …also when it is sent at a stale base (checked before the version).
-    await owner.send(
-        "op-patch", {"patches": add_prop(page, "b", 2), "baseVersion": 1, "opId": "k-1"}
-    )
+    await owner.send("op-patch", {"patches": prop(page, "b", 2), "baseVersion": 1, "opId": "k-1"})
     assert (await owner.next())["payload"]["code"] == "OP_ID_REUSED"
 
     # Another collaborator pre-claiming or replaying someone's opId gets no ack.
@@ -138,7 +127,7 @@ async def test_presence_is_per_connection(client, live, team):
     )
     joined = (await first.next("user-join"))["payload"]["user"]
     assert joined == {
-        "id": team["owner"].user_id,
+        "id": team["owner"].id,
         "name": joined["name"],
         "connectionId": theirs["connectionId"],
     }
@@ -149,7 +138,7 @@ async def test_presence_is_per_connection(client, live, team):
 
     await second.close()
     left = (await first.next("user-leave"))["payload"]["user"]
-    assert left["connectionId"] == theirs["connectionId"] and left["id"] == team["owner"].user_id
+    assert left["connectionId"] == theirs["connectionId"] and left["id"] == team["owner"].id
     await first.close()
     assert first.violations == [] and second.violations == []
 
@@ -158,7 +147,7 @@ async def test_an_op_applied_before_the_room_opened_is_still_recognised(client, 
     """The room remembers the opIds it has seen applied; for an op based below
     that (applied before the room loaded) it asks the op log."""
     page = await make_page(client, team["owner"], team["ws"])
-    patch = add_prop(page, "h", 1)
+    patch = prop(page, "h", 1)
     http = await client.post(
         f"/api/v1/pages/{page['id']}/patch",
         headers=team["owner"].headers,
@@ -167,13 +156,13 @@ async def test_an_op_applied_before_the_room_opened_is_still_recognised(client, 
     assert http.json() == {"version": 2, "opId": "h-1", "duplicate": False}
     tab = await open_peer(live, page["id"], team["owner"].access_token)
     assert (await tab.next("sync"))["payload"]["version"] == 2
-    await tab.send("op-patch", {"patches": add_prop(page, "w", 1), "baseVersion": 2, "opId": "w-1"})
+    await tab.send("op-patch", {"patches": prop(page, "w", 1), "baseVersion": 2, "opId": "w-1"})
     assert (await tab.next("ack"))["payload"]["version"] == 3
     # After a new op of its own, a stale resend of the HTTP op is still a duplicate…
     await tab.send("op-patch", {"patches": patch, "baseVersion": 1, "opId": "h-1"})
     assert (await tab.next())["payload"] == {"opId": "h-1", "version": 2, "duplicate": True}
     # …and a stale op never applied is rebased onto the head like any other.
-    await tab.send("op-patch", {"patches": add_prop(page, "s", 1), "baseVersion": 1, "opId": "s-1"})
+    await tab.send("op-patch", {"patches": prop(page, "s", 1), "baseVersion": 1, "opId": "s-1"})
     assert (await tab.next())["payload"] == {"opId": "s-1", "version": 4, "duplicate": False}
     await tab.close()
     assert tab.violations == []

@@ -6,18 +6,13 @@ import uuid
 
 import pytest
 
-from tests.api.collab.conftest import open_peer, serve_app
-from tests.support import make_page, make_workspace, signup
+from tests.api.collab.peer import open_peer, serve_app
+from tests.support import make_page, make_workspace, prop, signup
 
 
 @pytest.fixture(scope="module")
 async def owner(client):
     return await signup(client, "robust")
-
-
-def prop(page, key, value, op="add"):
-    root = page["schema"]["rootId"]
-    return [{"op": op, "path": f"/components/{root}/props/{key}", "value": value}]
 
 
 @pytest.mark.parametrize(
@@ -38,6 +33,13 @@ def prop(page, key, value, op="add"):
         ('{"type": "ping", "payload": {"extra": 1}}', "INVALID_MESSAGE"),
         ('{"type": "op-patch", "payload": {"patches": [{"op": "add", "path": "/a", "value": 1}], '
          '"baseVersion": 1, "opId": "bad id with spaces"}}', "INVALID_MESSAGE"),
+        # Deep, NaN, Infinity and NUL: valid to a lenient JSON parser, refused by ours.
+        ('{"type": "op-patch", "payload": {"patches": [{"op": "add", "path": "/a", "value": '
+         + "[" * 500 + "]" * 500 + '}], "baseVersion": 1, "opId": "deep"}}', "INVALID_MESSAGE"),
+        ('{"type": "cursor-move", "payload": {"x": NaN, "y": 0}}', "INVALID_MESSAGE"),
+        ('{"type": "cursor-move", "payload": {"x": Infinity, "y": 0}}', "INVALID_MESSAGE"),
+        ('{"type": "op-patch", "payload": {"patches": [{"op": "add", "path": "/a", '
+         '"value": "\\u0000"}], "baseVersion": 1, "opId": "nul"}}', "INVALID_MESSAGE"),
     ],
 )  # fmt: skip
 async def test_malformed_frames_get_invalid_message_and_the_room_keeps_serving(
@@ -55,6 +57,7 @@ async def test_malformed_frames_get_invalid_message_and_the_room_keeps_serving(
     await other.send("op-patch", {"patches": prop(page, "ok", 1), "baseVersion": 1, "opId": "ok"})
     assert (await other.next("ack"))["payload"]["version"] == 2
     assert (await fuzzer.next("op-patch"))["payload"]["version"] == 2
+    assert not any(f["type"] == "cursor-move" for f in other.seen)  # nothing bad was relayed
     await fuzzer.close()
     await other.close()
     assert fuzzer.violations == [] and other.violations == []

@@ -2,7 +2,7 @@
 
 from websockets.asyncio.client import connect
 
-from tests.api.collab.conftest import Peer
+from tests.api.collab.peer import Peer
 from tests.support import make_page, make_workspace, signup
 
 
@@ -57,6 +57,6 @@ async def test_websocket_handshakes_and_closes_are_in_the_access_log(client, liv
     assert events[:2] == [("connect", 101, None), ("close", 101, 1000)]
     assert events[2:] == [("connect", 101, None), ("close", 101, 4401)]
     # The handshake is accepted before the token is checked: the close line names the user.
-    assert mine[1]["user_id"] == owner.user_id and mine[3]["user_id"] is None
+    assert mine[1]["user_id"] == owner.id and mine[3]["user_id"] is None
     assert mine[0]["query"] == "access_token=%5BREDACTED%5D"
     assert token.rsplit(".", 1)[1] not in logs.text()

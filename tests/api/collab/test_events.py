@@ -4,8 +4,8 @@ import json
 
 from websockets.asyncio.client import connect
 
-from tests.api.collab.conftest import Peer
-from tests.api.collab.processes import server
+from tests.api.collab.peer import Peer
+from tests.processes import server
 from tests.support import make_workspace, signup
 
 
@@ -26,18 +26,16 @@ async def test_membership_changes_reach_the_member_on_another_node(client, setti
         await peer.next("pong")  # subscribed and serving
         url = f"/api/v1/workspaces/{ws}/members"
         added = await client.post(
-            url, headers=owner.headers, json={"user_id": member.user_id, "role": "viewer"}
+            url, headers=owner.headers, json={"user_id": member.id, "role": "viewer"}
         )
         assert added.status_code == 201
         frame = await peer.next("membership-changed")
         assert frame["payload"] == {"workspaceId": ws, "change": "added", "role": "viewer"}
-        await client.patch(
-            f"{url}/{member.user_id}", headers=owner.headers, json={"role": "editor"}
-        )
+        await client.patch(f"{url}/{member.id}", headers=owner.headers, json={"role": "editor"})
         changed = await peer.next("membership-changed")
         assert changed["payload"]["change"] == "role-changed"
         assert changed["payload"]["role"] == "editor"
-        await client.delete(f"{url}/{member.user_id}", headers=owner.headers)
+        await client.delete(f"{url}/{member.id}", headers=owner.headers)
         removed = await peer.next("membership-changed")
         assert removed["payload"] == {"workspaceId": ws, "change": "removed", "role": None}
         await peer.ws.send(json.dumps({"type": "op-patch", "payload": {}}))

@@ -9,9 +9,8 @@ import tracemalloc
 import asyncpg
 import pytest
 
-from tests.api.identity.conftest import assert_problem, running_app
 from tests.api.sources import BIG_ROWS, create_dataset, create_datasource
-from tests.support import add_member, make_workspace, signup
+from tests.support import add_member, assert_problem, make_workspace, running_app, signup
 
 
 @pytest.fixture

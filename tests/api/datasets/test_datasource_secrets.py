@@ -18,10 +18,8 @@ from lowcode.datasources.secrets import PasswordBox, SecretUnreadable
 from lowcode.platform.metrics import Metrics
 from lowcode.platform.scratch import migrated_database
 from lowcode.resources import open_resources
-from tests.api.identity.conftest import assert_problem, running_app
 from tests.api.sources import create_dataset, create_datasource
-from tests.conftest import MIGRATIONS
-from tests.support import make_workspace, signup
+from tests.support import MIGRATIONS, assert_problem, make_workspace, running_app, signup
 
 
 def span_text(spans) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.api.identity.conftest import assert_problem, running_app
-from tests.api.sources import create_datasource
-from tests.support import add_member, make_workspace, signup
+from tests.api.sources import create_dataset, create_datasource
+from tests.support import add_member, assert_problem, make_workspace, running_app, signup
 
 SECRET_FIELDS = {"password", "password_ciphertext"}
 
@@ -154,11 +153,7 @@ async def test_a_datasource_used_by_a_dataset_cannot_be_deleted(client, source):
     owner = await signup(client, "owner")
     ws = await make_workspace(client, owner)
     ds = await create_datasource(client, owner, ws, source)
-    dataset = await client.post(
-        f"/api/v1/workspaces/{ws}/datasets",
-        headers=owner.headers,
-        json={"datasource_id": ds["id"], "name": "c", "sql": "SELECT id, name FROM customers"},
-    )
+    dataset = await create_dataset(client, owner, ws, ds["id"], "SELECT id, name FROM customers")
     assert dataset.status_code == 201, dataset.text
     refused = await client.delete(f"/api/v1/datasources/{ds['id']}", headers=owner.headers)
     assert_problem(refused, 409, "DATASOURCE_IN_USE")
@@ -175,11 +170,7 @@ async def test_a_datasource_pool_closes_when_the_datasource_changes_or_idles(app
     owner = await signup(client, "pools")
     ws = await make_workspace(client, owner)
     ds = await create_datasource(client, owner, ws, source)
-    dataset = await client.post(
-        f"/api/v1/workspaces/{ws}/datasets",
-        headers=owner.headers,
-        json={"datasource_id": ds["id"], "name": "c", "sql": "SELECT name FROM customers"},
-    )
+    dataset = await create_dataset(client, owner, ws, ds["id"], "SELECT name FROM customers")
     preview_url = f"/api/v1/datasets/{dataset.json()['id']}/preview"
     pools, ds_id = app.res.datasource_pools, uuid.UUID(ds["id"])
     assert pools.is_open(ds_id)  # validation on save used it

@@ -6,16 +6,16 @@ import uuid
 
 import pytest
 
-from tests.api.identity.conftest import (
+from tests.api.identity.support import decode_unverified
+from tests.support import (
     assert_problem,
     bearer,
-    decode_unverified,
     login,
     login_again,
     new_password,
     register,
+    unique_email,
 )
-from tests.conftest import unique_email
 
 ME = "/api/v1/users/me"
 

@@ -7,8 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.api.identity.conftest import add_member, bearer, new_password
-from tests.conftest import unique_email
+from tests.support import add_member, bearer, new_password, unique_email
 
 
 @pytest.mark.parametrize("attempts", [2, 5])

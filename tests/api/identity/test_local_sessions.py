@@ -5,60 +5,17 @@ Two real `lowcode serve` processes on one database and one Redis."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import redis
 
-LOWCODE = str(Path(sys.executable).parent / "lowcode")
+from tests.processes import serving
+
 ME = "/api/v1/users/me"
 # The acceptance bound: a revocation reaches every node within a second.
 EVICTION_BOUND_S = 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _serve(env: dict[str, str], log: Path) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [LOWCODE, "serve"],
-            env={**os.environ, **env, "PORT": str(port), "HOST": "127.0.0.1"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log.read_text()[-2000:]
-                try:
-                    if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.1)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def test_a_logout_on_one_node_ends_the_session_on_the_other_within_a_second(
@@ -74,10 +31,11 @@ def test_a_logout_on_one_node_ends_the_session_on_the_other_within_a_second(
         "LOG_LEVEL": "WARNING",
     }
     with (
-        _serve(env, tmp_path / "a.log") as a,
-        _serve(env, tmp_path / "b.log") as b,
+        serving(env, tmp_path / "a.log", timeout_s=60) as node_a,
+        serving(env, tmp_path / "b.log", timeout_s=60) as node_b,
         redis.Redis.from_url(redis_url) as r,
     ):
+        a, b = node_a.http, node_b.http
         email = f"two-{uuid.uuid4().hex[:8]}@example.com"
         password = "correct horse battery"
         registered = httpx.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.identity.conftest import assert_problem
+from tests.support import assert_problem
 
 # (method, path, body, the field the error names); {ws} is a real workspace of the caller.
 CASES = [

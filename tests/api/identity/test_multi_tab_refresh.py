@@ -9,7 +9,8 @@ revokes the whole session.
 
 from __future__ import annotations
 
-from tests.api.identity.conftest import assert_problem, bearer, quick_user, running_app
+from tests.api.identity.support import quick_user
+from tests.support import assert_problem, bearer, running_app
 
 REFRESH = "/api/v1/auth/refresh"
 ME = "/api/v1/users/me"

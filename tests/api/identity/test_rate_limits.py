@@ -5,14 +5,14 @@ counters never leak between tests or into the session app."""
 
 from __future__ import annotations
 
-from tests.api.identity.conftest import (
+from tests.support import (
     assert_problem,
     http_client,
     new_password,
     register,
     running_app,
+    unique_email,
 )
-from tests.conftest import unique_email
 
 
 def assert_rate_limited(response) -> int:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.identity.conftest import bearer, new_password
-from tests.conftest import unique_email
+from tests.support import bearer, new_password, unique_email
 
 
 async def test_passwords_and_tokens_never_appear_in_the_logs(client, logs, age_rotation):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from tests.api.identity.conftest import assert_problem, running_app
+from tests.support import assert_problem, running_app
 
 ME = "/api/v1/users/me"
 STEP = 0.1  # ample time for an in-process request to reach its next wait

@@ -13,17 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from tests.api.identity.conftest import (
-    access_claims,
-    assert_problem,
-    b64url,
-    bearer,
-    decode_unverified,
-    forge_hs256,
-    login_again,
-    running_app,
-    signup,
-)
+from tests.api.identity.support import access_claims, b64url, decode_unverified, forge_hs256
+from tests.support import assert_problem, bearer, login_again, running_app, signup
 
 ME = "/api/v1/users/me"
 

@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-from tests.api.identity.conftest import assert_problem, login
-from tests.conftest import unique_email
+from tests.support import assert_problem, login, unique_email
 
 ME = "/api/v1/users/me"
 
@@ -329,7 +328,7 @@ async def test_admin_checks_fail_closed(settings, new_user, new_admin):
     """Should the security handler lose track of operations (a Connexion routing
     change), nothing opens up: unknown operations are refused, and admin
     handlers check the role themselves."""
-    from tests.api.identity.conftest import running_app
+    from tests.support import running_app
 
     user, admin = await new_user(), await new_admin()
     async with running_app(settings) as (app, client):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.identity.conftest import assert_problem
+from tests.support import assert_problem
 
 WS = "/api/v1/workspaces"
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.api.identity.conftest import add_member, assert_problem
+from tests.support import add_member, assert_problem
 
 WS = "/api/v1/workspaces"
 
@@ -262,7 +262,7 @@ async def test_adding_by_email_answers_the_same_whether_or_not_the_account_exist
 
 
 async def test_adding_members_is_rate_limited_per_owner(settings, new_user, new_workspace):
-    from tests.api.identity.conftest import running_app
+    from tests.support import running_app
 
     owner = await new_user()
     workspace = await new_workspace(owner)

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from lowcode.pages.document import apply_patch
-from tests.support import make_page, make_workspace, signup
+from tests.support import make_page, make_workspace, patch_page, prop, signup
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +35,8 @@ async def test_twenty_writers_of_one_location_at_one_base_version_get_exactly_on
     root = page["schema"]["rootId"]
 
     async def write(i: int):
-        return await client.post(
-            f"/api/v1/pages/{page['id']}/patch",
-            headers=editor.headers,
-            json={
-                "baseVersion": 1,
-                "opId": f"w{i}",
-                "patches": [{"op": "add", "path": f"/components/{root}/props/title", "value": i}],
-            },
+        return await patch_page(
+            client, editor, page, prop(page, "title", i), base_version=1, op_id=f"w{i}"
         )
 
     responses = await asyncio.gather(*(write(i) for i in range(20)))
@@ -62,14 +56,8 @@ async def test_twenty_writers_of_different_locations_at_one_base_version_are_all
     root = page["schema"]["rootId"]
 
     async def write(i: int):
-        return await client.post(
-            f"/api/v1/pages/{page['id']}/patch",
-            headers=editor.headers,
-            json={
-                "baseVersion": 1,
-                "opId": f"w{i}",
-                "patches": [{"op": "add", "path": f"/components/{root}/props/w{i}", "value": i}],
-            },
+        return await patch_page(
+            client, editor, page, prop(page, f"w{i}", i), base_version=1, op_id=f"w{i}"
         )
 
     responses = await asyncio.gather(*(write(i) for i in range(20)))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support import add_member, make_page, make_workspace, signup
+from tests.support import add_member, make_page, make_workspace, patch_page, prop, signup
 
 
 @pytest.fixture(scope="module")
@@ -16,11 +16,6 @@ async def team(client):
     await add_member(client, owner, ws, editor, "editor")
     await add_member(client, owner, ws, viewer, "viewer")
     return {"owner": owner, "editor": editor, "viewer": viewer, "outsider": outsider, "ws": ws}
-
-
-def prop_patch(page, key, value):
-    root = page["schema"]["rootId"]
-    return [{"op": "add", "path": f"/components/{root}/props/{key}", "value": value}]
 
 
 async def test_create_gives_a_page_with_a_root_component_at_version_1(client, team):
@@ -85,10 +80,8 @@ async def test_list_searches_titles_sorts_and_paginates(client, team):
 
 async def test_patch_applies_at_the_base_version_and_bumps_it(client, team):
     page = await make_page(client, team["editor"], team["ws"])
-    response = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=team["editor"].headers,
-        json={"baseVersion": 1, "opId": "a-1", "patches": prop_patch(page, "color", "red")},
+    response = await patch_page(
+        client, team["editor"], page, prop(page, "color", "red"), base_version=1, op_id="a-1"
     )
     assert response.json() == {"version": 2, "opId": "a-1", "duplicate": False}
     after = await client.get(f"/api/v1/pages/{page['id']}", headers=team["viewer"].headers)
@@ -101,14 +94,9 @@ async def test_a_stale_patch_of_the_same_location_is_a_version_conflict_with_the
     client, team
 ):
     page = await make_page(client, team["editor"], team["ws"])
-    url = f"/api/v1/pages/{page['id']}/patch"
-    h = team["editor"].headers
-    await client.post(
-        url, headers=h, json={"baseVersion": 1, "opId": "x1", "patches": prop_patch(page, "a", 1)}
-    )
-    stale = await client.post(
-        url, headers=h, json={"baseVersion": 1, "opId": "x2", "patches": prop_patch(page, "a", 2)}
-    )
+    editor = team["editor"]
+    await patch_page(client, editor, page, prop(page, "a", 1), base_version=1, op_id="x1")
+    stale = await patch_page(client, editor, page, prop(page, "a", 2), base_version=1, op_id="x2")
     assert stale.status_code == 409
     body = stale.json()
     assert body["code"] == "VERSION_CONFLICT" and body["currentVersion"] == 2
@@ -168,12 +156,8 @@ async def test_a_stale_patch_of_another_component_is_rebased_and_an_overlapping_
 
 async def test_a_patch_that_does_not_apply_names_the_failing_op_and_changes_nothing(client, team):
     page = await make_page(client, team["editor"], team["ws"])
-    patches = [*prop_patch(page, "a", 1), {"op": "remove", "path": "/components/nope"}]
-    response = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=team["editor"].headers,
-        json={"baseVersion": 1, "opId": "f-1", "patches": patches},
-    )
+    patches = [*prop(page, "a", 1), {"op": "remove", "path": "/components/nope"}]
+    response = await patch_page(client, team["editor"], page, patches, base_version=1, op_id="f-1")
     assert response.status_code == 422
     assert response.json()["code"] == "PATCH_FAILED" and response.json()["opIndex"] == 1
     after = await client.get(f"/api/v1/pages/{page['id']}", headers=team["editor"].headers)
@@ -183,24 +167,14 @@ async def test_a_patch_that_does_not_apply_names_the_failing_op_and_changes_noth
 async def test_a_patch_that_breaks_the_document_is_invalid_document(client, team):
     page = await make_page(client, team["editor"], team["ws"])
     root = page["schema"]["rootId"]
-    response = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=team["editor"].headers,
-        json={
-            "baseVersion": 1,
-            "opId": "i-1",
-            "patches": [{"op": "add", "path": f"/components/{root}/children/-", "value": "ghost"}],
-        },
+    ghost_child = [{"op": "add", "path": f"/components/{root}/children/-", "value": "ghost"}]
+    response = await patch_page(
+        client, team["editor"], page, ghost_child, base_version=1, op_id="i-1"
     )
     assert response.status_code == 422 and response.json()["code"] == "INVALID_DOCUMENT"
-    removing_root = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=team["editor"].headers,
-        json={
-            "baseVersion": 1,
-            "opId": "i-2",
-            "patches": [{"op": "remove", "path": f"/components/{root}"}],
-        },
+    no_root = [{"op": "remove", "path": f"/components/{root}"}]
+    removing_root = await patch_page(
+        client, team["editor"], page, no_root, base_version=1, op_id="i-2"
     )
     assert removing_root.status_code == 422
 
@@ -208,33 +182,25 @@ async def test_a_patch_that_breaks_the_document_is_invalid_document(client, team
 async def test_a_document_over_the_size_limit_is_413(client, team, app):
     page = await make_page(client, team["editor"], team["ws"])
     big = "x" * (app.settings.page_max_bytes + 10)
-    response = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=team["editor"].headers,
-        json={"baseVersion": 1, "opId": "big", "patches": prop_patch(page, "blob", big)},
+    response = await patch_page(
+        client, team["editor"], page, prop(page, "blob", big), base_version=1, op_id="big"
     )
     assert response.status_code == 413 and response.json()["code"] == "TOO_LARGE"
 
 
 async def test_viewers_cannot_patch(client, team):
     page = await make_page(client, team["editor"], team["ws"])
-    response = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=team["viewer"].headers,
-        json={"baseVersion": 1, "opId": "v-1", "patches": prop_patch(page, "a", 1)},
+    response = await patch_page(
+        client, team["viewer"], page, prop(page, "a", 1), base_version=1, op_id="v-1"
     )
     assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
 
 
 async def test_an_op_id_reused_for_a_different_patch_is_refused(client, team):
     page = await make_page(client, team["editor"], team["ws"])
-    url, h = f"/api/v1/pages/{page['id']}/patch", team["editor"].headers
-    await client.post(
-        url, headers=h, json={"baseVersion": 1, "opId": "same", "patches": prop_patch(page, "a", 1)}
-    )
-    other = await client.post(
-        url, headers=h, json={"baseVersion": 2, "opId": "same", "patches": prop_patch(page, "a", 2)}
-    )
+    editor = team["editor"]
+    await patch_page(client, editor, page, prop(page, "a", 1), base_version=1, op_id="same")
+    other = await patch_page(client, editor, page, prop(page, "a", 2), base_version=2, op_id="same")
     assert other.status_code == 409 and other.json()["code"] == "OP_ID_REUSED"
 
 
@@ -266,7 +232,7 @@ async def test_rename_and_delete_follow_roles(client, team):
     patch = await client.post(
         f"{url}/patch",
         headers=team["owner"].headers,
-        json={"baseVersion": 1, "opId": "late", "patches": prop_patch(page, "a", 1)},
+        json={"baseVersion": 1, "opId": "late", "patches": prop(page, "a", 1)},
     )
     assert patch.status_code == 404
 
@@ -277,7 +243,7 @@ async def test_revisions_list_get_and_restore_as_an_op(client, team):
     await client.post(
         f"/api/v1/pages/{pid}/patch",
         headers=h,
-        json={"baseVersion": 1, "opId": "r-1", "patches": prop_patch(page, "a", 1)},
+        json={"baseVersion": 1, "opId": "r-1", "patches": prop(page, "a", 1)},
     )
     revisions = await client.get(f"/api/v1/pages/{pid}/revisions", headers=h)
     assert [r["version"] for r in revisions.json()["items"]] == [1]
@@ -311,7 +277,7 @@ async def test_a_page_written_many_times_keeps_one_cached_document(client, team,
     for n in range(5):
         response = await client.post(
             f"/api/v1/pages/{page['id']}/patch",
-            json={"baseVersion": 1 + n, "opId": f"cache-{n}", "patches": prop_patch(page, "n", n)},
+            json={"baseVersion": 1 + n, "opId": f"cache-{n}", "patches": prop(page, "n", n)},
             headers=team["owner"].headers,
         )
         assert response.status_code == 200, response.text
@@ -329,10 +295,8 @@ def _local_hits(app) -> float:
 
 async def test_a_version_read_again_comes_from_this_process(client, team, app):
     page = await make_page(client, team["editor"], team["ws"])
-    patched = await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=team["editor"].headers,
-        json={"baseVersion": 1, "opId": "local-1", "patches": prop_patch(page, "tone", "warm")},
+    patched = await patch_page(
+        client, team["editor"], page, prop(page, "tone", "warm"), base_version=1, op_id="local-1"
     )
     assert patched.status_code == 200
     url = f"/api/v1/pages/{page['id']}"
@@ -344,10 +308,8 @@ async def test_a_version_read_again_comes_from_this_process(client, team, app):
     root = page["schema"]["rootId"]
     assert second.json()["schema"]["components"][root]["props"] == {"tone": "warm"}
     # The next version is another entry: the held one is never served for it.
-    await client.post(
-        f"/api/v1/pages/{page['id']}/patch",
-        headers=team["editor"].headers,
-        json={"baseVersion": 2, "opId": "local-2", "patches": prop_patch(page, "tone", "cool")},
+    await patch_page(
+        client, team["editor"], page, prop(page, "tone", "cool"), base_version=2, op_id="local-2"
     )
     third = await client.get(url, headers=team["viewer"].headers)
     assert third.json()["schema"]["components"][root]["props"] == {"tone": "cool"}

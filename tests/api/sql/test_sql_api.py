@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from tests.api.identity.conftest import assert_problem, running_app
 from tests.api.sources import create_datasource
 from tests.peers import PeerProcess
-from tests.support import make_workspace, signup
+from tests.support import assert_problem, make_workspace, running_app, signup
 
 INLINE_CATALOG = {
     "default_schema": "public",

@@ -7,16 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
-import pytest
 
-from lowcode.platform.scratch import create_database, drop_database
 from tests.api.sources import Source, create_datasource
 from tests.support import Account
 
@@ -92,33 +88,6 @@ async def slow_view(source: Source, rows: int, seconds: float, name: str | None 
     finally:
         await conn.close()
     return name
-
-
-@pytest.fixture(scope="session")
-async def sink(pg_admin_dsn: str) -> AsyncIterator[Sink]:
-    parts = urlsplit(pg_admin_dsn)
-    if not parts.hostname or parts.hostname.startswith("/"):
-        pytest.fail("sync tests need the test PostgreSQL on TCP (host:port)")
-    dsn = await create_database(pg_admin_dsn, "lowcode_sink")
-    reader = f"lc_reader_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(SINK_SCHEMA)
-        # A generated name, quoted: roles cannot be bound parameters.
-        await conn.execute(f'CREATE ROLE "{reader}" LOGIN')
-        await conn.execute(f'GRANT SELECT ON read_only TO "{reader}"')
-        await conn.execute(f'REVOKE CREATE ON SCHEMA public FROM "{reader}"')
-    finally:
-        await conn.close()
-    try:
-        yield Sink(dsn, urlsplit(dsn).path.lstrip("/"), reader)
-    finally:
-        await drop_database(pg_admin_dsn, dsn)
-        admin = await asyncpg.connect(pg_admin_dsn)
-        try:
-            await admin.execute(f'DROP ROLE IF EXISTS "{reader}"')
-        finally:
-            await admin.close()
 
 
 async def sink_datasource(

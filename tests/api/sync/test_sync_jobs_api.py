@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from lowcode.identity.users import create_admin
-from tests.api.identity.conftest import assert_problem
 from tests.api.sources import create_dataset, create_datasource
 from tests.api.sync.support import create_job, job_body, sink_datasource
-from tests.support import PASSWORD, add_member, login, make_workspace, signup, unique_email
+from tests.support import add_member, assert_problem, make_admin, make_workspace, signup
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +213,7 @@ async def test_runs_start_one_at_a_time_and_a_queued_run_cancels_at_once(client,
     assert (run["status"], run["trigger"], run["requested_by"]) == (
         "QUEUED",
         "manual",
-        editor.user_id,
+        editor.id,
     )
     assert isinstance(run["job_id"], int) and run["rows_written"] == 0
     again = await client.post(f"/api/v1/sync-jobs/{job_id}/runs", headers=editor.headers)
@@ -227,9 +225,7 @@ async def test_runs_start_one_at_a_time_and_a_queued_run_cancels_at_once(client,
     ).status_code == 403
     canceled = await client.post(f"/api/v1/sync-runs/{run['id']}/cancel", headers=editor.headers)
     assert canceled.status_code == 202, canceled.text
-    assert (
-        canceled.json()["status"] == "CANCELED" and canceled.json()["canceled_by"] == editor.user_id
-    )
+    assert canceled.json()["status"] == "CANCELED" and canceled.json()["canceled_by"] == editor.id
     ended = await client.post(f"/api/v1/sync-runs/{run['id']}/cancel", headers=editor.headers)
     assert_problem(ended, 409, "SYNC_RUN_ENDED")
     second = await client.post(f"/api/v1/sync-jobs/{job_id}/runs", headers=editor.headers)
@@ -254,11 +250,7 @@ async def test_the_run_job_payload_names_the_run_and_nothing_secret(
             f"/api/v1/sync-jobs/{created.json()['id']}/runs", headers=team["editor"].headers
         )
     ).json()
-    email = unique_email("sync-admin")
-    user, _ = await create_admin(
-        app.res, email=email, password=PASSWORD, display_name="A", promote=True
-    )
-    admin = await login(client, email, str(user.id))
+    admin = await make_admin(app, client, "sync-admin")
     job = await client.get(f"/api/v1/admin/jobs/{run['job_id']}", headers=admin.headers)
     assert job.status_code == 200, job.text
     assert job.json()["entrypoint"] == "sync.run"

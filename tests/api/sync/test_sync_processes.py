@@ -22,12 +22,12 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.api.collab.conftest import Peer
-from tests.api.collab.processes import ServerProcess, server
+from tests.api.collab.peer import Peer
 from tests.api.sources import Source, create_datasource
 from tests.api.sync.support import Sink, digest, sink_datasource, slow_view
-from tests.jobs_support import LOWCODE, worker_env
+from tests.jobs_support import worker_env
 from tests.peers import PeerProcess
+from tests.processes import LOWCODE, ServerProcess, server
 from tests.support import Account, signup
 
 ROWS = 120_000

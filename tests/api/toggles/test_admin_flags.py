@@ -8,10 +8,9 @@ from asgi_lifespan import LifespanManager
 
 from lowcode.app import create_app
 from lowcode.flags import Reason, evaluate
-from lowcode.identity.users import create_admin
-from tests.api.toggles.conftest import flag_key, put_flag
+from tests.api.toggles.support import flag_key, put_flag
 from tests.lifespan import with_state
-from tests.support import PASSWORD, login, unique_email
+from tests.support import make_admin
 
 FLAGS = "/api/v1/admin/flags"
 
@@ -45,7 +44,7 @@ async def test_admin_creates_replaces_reads_and_deletes_a_flag_with_audit_fields
     )
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["updated_by"] == admin.user_id == body["created_by"]
+    assert body["updated_by"] == admin.id == body["created_by"]
     assert body["allow_workspaces"] == [ws] and body["source"] == "database"
     assert body["rollout_percentage"] == 0 and body["default_variant"] == "off"
 
@@ -105,11 +104,7 @@ async def test_settings_defaults_show_until_a_database_flag_replaces_them(settin
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=with_state(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            email = unique_email("admin")
-            user, _ = await create_admin(
-                app.res, email=email, password=PASSWORD, display_name="A", promote=True
-            )
-            admin = await login(c, email, str(user.id))
+            admin = await make_admin(app, c)
             shown = (await c.get(f"{FLAGS}/{key}", headers=admin.headers)).json()
             assert shown["source"] == "settings" and shown["updated_by"] is None
             assert evaluate(app.res, key, uuid.uuid4()).value is True

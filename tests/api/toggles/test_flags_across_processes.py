@@ -3,8 +3,6 @@ it within a second, and the OpenFeature SDK's OFREP provider evaluates our
 flags over HTTP."""
 
 import asyncio
-import os
-import subprocess
 import time
 
 import httpx
@@ -16,34 +14,15 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
 from lowcode.flags.evaluation import bucket
-from tests.api.test_server_process import LOWCODE, free_port, wait_ready
-from tests.api.toggles.conftest import flag_key, put_flag
+from tests.api.toggles.support import flag_key, put_flag
+from tests.processes import serving
 
 
 @pytest.fixture(scope="module")
 def second_api(database_url, redis_url, tmp_path_factory):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "LOG_FORMAT": "json",
-    }
-    log_path = tmp_path_factory.mktemp("second-api") / "serve.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen([LOWCODE, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "LOG_FORMAT": "json"}
+    with serving(env, tmp_path_factory.mktemp("second-api") / "serve.log") as server:
+        yield server.http
 
 
 async def test_a_flag_change_reaches_a_second_api_process_within_a_second(

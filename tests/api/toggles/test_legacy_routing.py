@@ -76,7 +76,7 @@ async def test_route_groups_are_validated_stored_and_listed(http, admin, member,
     )
     assert put.status_code == 200
     assert put.json()["legacy_tags"] == ["pages", "workspaces"]
-    assert put.json()["updated_by"] == admin.user_id
+    assert put.json()["updated_by"] == admin.id
     got = await http.get(f"{ROUTES}/{workspace_id}", headers=admin.headers)
     assert got.json() == put.json()
     listed = (await http.get(ROUTES, headers=admin.headers, params={"page_size": 100})).json()

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from lowcode.flags.evaluation import bucket
-from tests.api.toggles.conftest import flag_key, put_flag
+from tests.api.toggles.support import flag_key, put_flag
 from tests.support import signup
 
 OFREP = "/ofrep/v1/evaluate/flags"

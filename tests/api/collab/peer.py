@@ -1,4 +1,5 @@
-"""A real uvicorn server on a socket for WebSocket tests, and a protocol-checking client."""
+"""A protocol-checking collaboration client, and apps served by uvicorn on a real socket
+for it to talk to (WebSockets need one)."""
 
 from __future__ import annotations
 
@@ -9,44 +10,18 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import uvicorn
+from asgi_lifespan import LifespanManager
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from lowcode.app import LowcodeApp, create_app
 from lowcode.platform.websocket.protocol import load_protocol
 from lowcode.settings import PROJECT_ROOT
 from tests.lifespan import with_state
+from tests.ports import free_port
 
 PROTOCOL = load_protocol(PROJECT_ROOT / "api/asyncapi/collab.yaml")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-async def live(app) -> AsyncIterator[str]:
-    """ws://host:port of the session app served by uvicorn in this event loop."""
-    port = free_port()
-    config = uvicorn.Config(
-        with_state(app),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_config=None,
-        ws_max_size=16 * 2**20,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    yield f"ws://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-
 
 CLOSED = "__closed__"
 
@@ -129,31 +104,41 @@ async def open_peer(
 
 
 @contextlib.asynccontextmanager
+async def uvicorn_serving(app: LowcodeApp, **config: Any) -> AsyncIterator[str]:
+    """ws://host:port of `app` served by uvicorn in this event loop (its lifespan is
+    the caller's business: started, its state is copied into every scope)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            with_state(app),
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_config=None,
+            ws_max_size=16 * 2**20,
+            **config,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
 async def serve_app(settings: Any, **overrides: Any) -> AsyncIterator[tuple[Any, str]]:
     """A second app with other settings (limits, queue sizes), on its own port."""
-    from asgi_lifespan import LifespanManager
-
-    from lowcode.app import create_app
-
     application = create_app(settings.model_copy(update=overrides))
-    port = free_port()
-    config = uvicorn.Config(
-        with_state(application),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_config=None,
-        ws_max_size=16 * 2**20,
-        ws_ping_interval=application.settings.ws_ping_interval_s,
-        ws_ping_timeout=application.settings.ws_ping_timeout_s,
-    )
-    server = uvicorn.Server(config)
-    async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.02)
-        try:
-            yield application, f"ws://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await task
+    async with (
+        LifespanManager(application, startup_timeout=30, shutdown_timeout=30),
+        uvicorn_serving(
+            application,
+            ws_ping_interval=application.settings.ws_ping_interval_s,
+            ws_ping_timeout=application.settings.ws_ping_timeout_s,
+        ) as url,
+    ):
+        yield application, url
