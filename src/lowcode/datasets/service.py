@@ -20,7 +20,7 @@ from lowcode.datasources.service import connection_target, target_in_workspace
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import VersionConflict
-from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.pagination import PageOf, PageRequest, fetch_page
 from lowcode.resources import Resources
 from lowcode.sql.errors import InvalidSql, SqlFieldError
 from lowcode.sql.models import Analysis, Diagnostic
@@ -105,18 +105,18 @@ async def list_datasets(
     q = res.queries.datasets
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")
-        rows = [
-            Dataset.from_row(r)
-            async for r in q.list_datasets(
+        return await fetch_page(
+            page,
+            q.list_datasets(
                 conn,
                 workspace_id=workspace_id,
                 datasource_id=datasource_id,
                 limit=page.limit,
                 offset=page.offset,
-            )
-        ]
-        total = await q.count_datasets(conn, workspace_id=workspace_id, datasource_id=datasource_id)
-    return PageOf(rows, page, total)
+            ),
+            Dataset.from_row,
+            lambda: q.count_datasets(conn, workspace_id=workspace_id, datasource_id=datasource_id),
+        )
 
 
 async def create_dataset(

@@ -20,7 +20,7 @@ from lowcode.datasources.pools import connect_once
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import VersionConflict
-from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.pagination import PageOf, PageRequest, fetch_page
 from lowcode.resources import Resources
 from lowcode.workspaces.access import require_member_role, require_role
 
@@ -85,14 +85,14 @@ async def list_datasources(
     q = res.queries.datasources
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")
-        rows = [
-            Datasource.from_row(r)
-            async for r in q.list_datasources(
+        return await fetch_page(
+            page,
+            q.list_datasources(
                 conn, workspace_id=workspace_id, limit=page.limit, offset=page.offset
-            )
-        ]
-        total = await q.count_datasources(conn, workspace_id=workspace_id)
-    return PageOf(rows, page, total)
+            ),
+            Datasource.from_row,
+            lambda: q.count_datasources(conn, workspace_id=workspace_id),
+        )
 
 
 async def create_datasource(

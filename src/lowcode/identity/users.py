@@ -11,7 +11,7 @@ from lowcode.identity.passwords import hash_password
 from lowcode.identity.sessions_cache import revoke_cached, update_cached
 from lowcode.platform.db import transaction
 from lowcode.platform.errors import Forbidden
-from lowcode.platform.pagination import PageOf, PageRequest, search_pattern
+from lowcode.platform.pagination import PageOf, PageRequest, fetch_page, search_pattern
 from lowcode.resources import Resources
 from lowcode.workspaces.errors import LastOwner
 
@@ -46,19 +46,19 @@ async def search_users(
     pattern = search_pattern(query)
     q = res.queries.identity
     async with res.pool.acquire() as conn:
-        rows = [
-            User.from_row(r)
-            async for r in q.search_users(
+        return await fetch_page(
+            page,
+            q.search_users(
                 conn,
                 query=pattern,
                 role=role,
                 disabled=disabled,
                 limit=page.limit,
                 offset=page.offset,
-            )
-        ]
-        total = await q.count_search_users(conn, query=pattern, role=role, disabled=disabled)
-    return PageOf(rows, page, total)
+            ),
+            User.from_row,
+            lambda: q.count_search_users(conn, query=pattern, role=role, disabled=disabled),
+        )
 
 
 async def update_user(

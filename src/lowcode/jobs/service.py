@@ -32,7 +32,7 @@ from lowcode.jobs.models import (
     decode_payload,
 )
 from lowcode.platform.db import Connection, transaction
-from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.pagination import PageOf, PageRequest, fetch_page
 from lowcode.resources import Resources
 from lowcode_gen.queries.jobs import GetJobRow, ListJobsRow
 
@@ -64,18 +64,18 @@ async def list_jobs(
     statuses = [LISTABLE[status]] if status else list(LISTABLE.values())
     q = res.queries.jobs
     async with res.pool.acquire() as conn:
-        items = [
-            _job(r)
-            async for r in q.list_jobs(
+        return await fetch_page(
+            page,
+            q.list_jobs(
                 conn,
                 statuses=statuses,
                 entrypoint=entrypoint,
                 limit=page.limit,
                 offset=page.offset,
-            )
-        ]
-        total = await q.count_jobs(conn, statuses=statuses, entrypoint=entrypoint)
-    return PageOf(items, page, total)
+            ),
+            _job,
+            lambda: q.count_jobs(conn, statuses=statuses, entrypoint=entrypoint),
+        )
 
 
 async def _detail(res: Resources, conn: Connection, job_id: int) -> JobDetail:

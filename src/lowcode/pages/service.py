@@ -12,7 +12,7 @@ from lowcode.pages.errors import OpIdConflict, OpIdReused, PageNotFound, Revisio
 from lowcode.pages.models import AppendResult, AppliedOp, OpInput, Page, PageSummary, Revision
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import VersionConflict
-from lowcode.platform.pagination import PageOf, PageRequest, search_pattern
+from lowcode.platform.pagination import PageOf, PageRequest, fetch_page, search_pattern
 from lowcode.resources import LivePages, Resources
 from lowcode.workspaces.access import require_member_role, require_role
 from lowcode_gen.queries.pages import GetPageForMemberRow, PageSummaryRow
@@ -53,19 +53,19 @@ async def list_pages(
     q = res.queries.pages
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")
-        rows = [
-            _summary(r)
-            async for r in q.list_pages(
+        return await fetch_page(
+            page,
+            q.list_pages(
                 conn,
                 workspace_id=workspace_id,
                 query=pattern,
                 sort=sort,
                 limit=page.limit,
                 offset=page.offset,
-            )
-        ]
-        total = await q.count_pages(conn, workspace_id=workspace_id, query=pattern)
-    return PageOf(rows, page, total)
+            ),
+            _summary,
+            lambda: q.count_pages(conn, workspace_id=workspace_id, query=pattern),
+        )
 
 
 async def create_page(
@@ -219,14 +219,12 @@ async def list_revisions(
     q = res.queries.pages
     async with res.pool.acquire() as conn:
         await _page_for(res, conn, actor, page_id, "viewer")
-        rows = [
-            Revision(r.version, r.reason, r.created_by, r.created_at)
-            async for r in q.list_revisions(
-                conn, page_id=page_id, limit=page.limit, offset=page.offset
-            )
-        ]
-        total = await q.count_revisions(conn, page_id=page_id)
-    return PageOf(rows, page, total)
+        return await fetch_page(
+            page,
+            q.list_revisions(conn, page_id=page_id, limit=page.limit, offset=page.offset),
+            lambda r: Revision(r.version, r.reason, r.created_by, r.created_at),
+            lambda: q.count_revisions(conn, page_id=page_id),
+        )
 
 
 async def get_revision(res: Resources, actor: Actor, page_id: uuid.UUID, version: int) -> Revision:

@@ -3,6 +3,7 @@ bounds) → limit/offset, and the `{items, page, page_size, total}` envelope."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -12,6 +13,7 @@ class ApiModel(Protocol):
 
 
 T = TypeVar("T", bound=ApiModel)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,19 @@ class PageOf(Generic[T]):
             "page_size": self.page.page_size,
             "total": self.total,
         }
+
+
+async def fetch_page(
+    page: PageRequest,
+    rows: AsyncIterable[R],
+    item: Callable[[R], T],
+    total: Callable[[], Awaitable[int]],
+) -> PageOf[T]:
+    """One page of a list: its `rows` (a list query called with `page.limit`
+    and `page.offset`) each made an `item`, then the `total` count (the
+    matching count query, called after the rows on the same connection)."""
+    items = [item(r) async for r in rows]
+    return PageOf(items, page, await total())
 
 
 def search_pattern(query: str | None) -> str | None:

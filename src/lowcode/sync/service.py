@@ -26,7 +26,7 @@ from lowcode.platform.errors import (
     FieldError,
     VersionConflict,
 )
-from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.pagination import PageOf, PageRequest, fetch_page
 from lowcode.resources import Resources
 from lowcode.sync import checks, events
 from lowcode.sync.client import JobLost, SyncClient
@@ -182,14 +182,12 @@ async def list_sync_jobs(
     q = res.queries.sync
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")
-        rows = [
-            SyncJob.from_row(r)
-            async for r in q.list_sync_jobs(
-                conn, workspace_id=workspace_id, limit=page.limit, offset=page.offset
-            )
-        ]
-        total = await q.count_sync_jobs(conn, workspace_id=workspace_id)
-    return PageOf(rows, page, total)
+        return await fetch_page(
+            page,
+            q.list_sync_jobs(conn, workspace_id=workspace_id, limit=page.limit, offset=page.offset),
+            SyncJob.from_row,
+            lambda: q.count_sync_jobs(conn, workspace_id=workspace_id),
+        )
 
 
 async def create_sync_job(
@@ -333,14 +331,12 @@ async def list_runs(
     q = res.queries.sync
     async with res.pool.acquire() as conn:
         await _load(res, conn, actor, sync_job_id, "viewer")
-        rows = [
-            SyncRun(r)
-            async for r in q.list_sync_runs(
-                conn, sync_job_id=sync_job_id, limit=page.limit, offset=page.offset
-            )
-        ]
-        total = await q.count_sync_runs(conn, sync_job_id=sync_job_id)
-    return PageOf(rows, page, total)
+        return await fetch_page(
+            page,
+            q.list_sync_runs(conn, sync_job_id=sync_job_id, limit=page.limit, offset=page.offset),
+            SyncRun,
+            lambda: q.count_sync_runs(conn, sync_job_id=sync_job_id),
+        )
 
 
 async def get_run(res: Resources, actor: Actor, run_id: uuid.UUID) -> SyncRun:

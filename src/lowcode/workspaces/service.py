@@ -9,7 +9,7 @@ from lowcode.identity.errors import UserNotFound
 from lowcode.identity.models import Actor
 from lowcode.platform.db import Connection, transaction
 from lowcode.platform.errors import Invalid, VersionConflict
-from lowcode.platform.pagination import PageOf, PageRequest
+from lowcode.platform.pagination import PageOf, PageRequest, fetch_page
 from lowcode.resources import Resources
 from lowcode.workspaces.access import require_role
 from lowcode.workspaces.errors import AlreadyMember, LastOwner, MemberNotFound
@@ -20,14 +20,14 @@ from lowcode_gen.queries.workspaces import MemberRow
 async def list_workspaces(res: Resources, actor: Actor, page: PageRequest) -> PageOf[Workspace]:
     q = res.queries.workspaces
     async with res.pool.acquire() as conn:
-        rows = [
-            Workspace.from_row(r, r.my_role)
-            async for r in q.list_workspaces_of_user(
+        return await fetch_page(
+            page,
+            q.list_workspaces_of_user(
                 conn, user_id=actor.user_id, limit=page.limit, offset=page.offset
-            )
-        ]
-        total = await q.count_workspaces_of_user(conn, user_id=actor.user_id)
-    return PageOf(rows, page, total)
+            ),
+            lambda r: Workspace.from_row(r, r.my_role),
+            lambda: q.count_workspaces_of_user(conn, user_id=actor.user_id),
+        )
 
 
 async def create_workspace(
@@ -94,14 +94,12 @@ async def list_members(
     q = res.queries.workspaces
     async with res.pool.acquire() as conn:
         await require_role(res, conn, actor, workspace_id, "viewer")
-        rows = [
-            _member(r)
-            async for r in q.list_members(
-                conn, workspace_id=workspace_id, limit=page.limit, offset=page.offset
-            )
-        ]
-        total = await q.count_members(conn, workspace_id=workspace_id)
-    return PageOf(rows, page, total)
+        return await fetch_page(
+            page,
+            q.list_members(conn, workspace_id=workspace_id, limit=page.limit, offset=page.offset),
+            _member,
+            lambda: q.count_members(conn, workspace_id=workspace_id),
+        )
 
 
 async def add_member_by_email(

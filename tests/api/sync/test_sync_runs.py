@@ -95,13 +95,18 @@ async def test_a_run_copies_the_rows_and_ends_finished_in_one_trace(
     # One trace: the HTTP request, the job it enqueued, the job's gRPC calls.
     await asyncio.sleep(0.2)
     finished = spans.get_finished_spans()
-    [server] = [s for s in finished if s.kind.name == "SERVER" and "/runs" in s.name]
+    # The POST that started this run (a run of the test before may still be
+    # finishing spans of its own: pick this run's request by its trace).
     [process] = [s for s in finished if s.name == "process sync.run"]
+    trace_id = process.context.trace_id
+    [server] = [
+        s for s in finished
+        if s.kind.name == "SERVER" and s.name.startswith("POST") and "/runs" in s.name
+        and s.context.trace_id == trace_id
+    ]  # fmt: skip
     submit = [s for s in finished if s.name == "grpc seatunnel/SubmitJob"]
     watch = [s for s in finished if s.name == "grpc seatunnel/WatchJob"]
     assert submit and watch
-    trace_id = server.context.trace_id
-    assert process.context.trace_id == trace_id
     assert all(s.context.trace_id == trace_id for s in submit + watch)
     assert submit[0].parent is not None and submit[0].parent.span_id == process.context.span_id
     trace_hex = format(trace_id, "032x")
