@@ -22,9 +22,7 @@ async def list_datasources(
     token_info: dict[str, Any], workspace_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_datasources(
-        *caller(token_info),
-        uuid.UUID(workspace_id),
-        PageRequest(page, page_size),
+        *caller(token_info), uuid.UUID(workspace_id), PageRequest(page, page_size)
     )
     return json_reply(result.to_api())
 
@@ -33,10 +31,7 @@ async def create_datasource(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
     created = await service.create_datasource(
-        *caller(token_info),
-        uuid.UUID(workspace_id),
-        _fields(body),
-        body.get("password"),
+        *caller(token_info), uuid.UUID(workspace_id), _fields(body), body.get("password")
     )
     body = created.to_api()
     return created_reply(body, f"/api/v1/datasources/{body['id']}")

@@ -111,9 +111,7 @@ async def list_revisions(
     token_info: dict[str, Any], page_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_revisions(
-        *caller(token_info),
-        uuid.UUID(page_id),
-        PageRequest(page, page_size),
+        *caller(token_info), uuid.UUID(page_id), PageRequest(page, page_size)
     )
     return json_reply(result.to_api())
 

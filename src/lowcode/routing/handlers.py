@@ -28,8 +28,6 @@ async def put_legacy_routes(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
     routes = await service.put_routes(
-        *caller(token_info),
-        uuid.UUID(workspace_id),
-        body["legacy_tags"],
+        *caller(token_info), uuid.UUID(workspace_id), body["legacy_tags"]
     )
     return json_reply(routes.to_api())

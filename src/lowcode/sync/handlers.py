@@ -29,9 +29,7 @@ async def list_sync_jobs(
     token_info: dict[str, Any], workspace_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_sync_jobs(
-        *caller(token_info),
-        uuid.UUID(workspace_id),
-        PageRequest(page, page_size),
+        *caller(token_info), uuid.UUID(workspace_id), PageRequest(page, page_size)
     )
     return json_reply(result.to_api())
 
@@ -40,9 +38,7 @@ async def create_sync_job(
     token_info: dict[str, Any], workspace_id: str, body: dict[str, Any]
 ) -> JsonReply:
     created = await service.create_sync_job(
-        *caller(token_info),
-        uuid.UUID(workspace_id),
-        _fields(body),
+        *caller(token_info), uuid.UUID(workspace_id), _fields(body)
     )
     body = created.to_api()
     return created_reply(body, f"/api/v1/sync-jobs/{body['id']}")
@@ -57,10 +53,7 @@ async def update_sync_job(
     token_info: dict[str, Any], job_id: str, body: dict[str, Any]
 ) -> JsonReply:
     updated = await service.update_sync_job(
-        *caller(token_info),
-        uuid.UUID(job_id),
-        _fields(body),
-        body.get("version"),
+        *caller(token_info), uuid.UUID(job_id), _fields(body), body.get("version")
     )
     return json_reply(updated.to_api())
 
@@ -79,9 +72,7 @@ async def list_sync_runs(
     token_info: dict[str, Any], job_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_runs(
-        *caller(token_info),
-        uuid.UUID(job_id),
-        PageRequest(page, page_size),
+        *caller(token_info), uuid.UUID(job_id), PageRequest(page, page_size)
     )
     return json_reply(result.to_api())
 

@@ -228,6 +228,8 @@ class Follower:
                     return True
         finally:
             task.cancel()
+            # The watch stream is abandoned: how it ended (cancelled, or the
+            # peer's stream broke) no longer matters to the run.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 

@@ -21,9 +21,7 @@ async def list_workspaces(
 
 async def create_workspace(token_info: dict[str, Any], body: dict[str, Any]) -> JsonReply:
     workspace = await service.create_workspace(
-        *caller(token_info),
-        name=body["name"],
-        description=body.get("description", ""),
+        *caller(token_info), name=body["name"], description=body.get("description", "")
     )
     body = workspace.to_api()
     return created(body, f"/api/v1/workspaces/{body['id']}")
@@ -56,9 +54,7 @@ async def list_members(
     token_info: dict[str, Any], workspace_id: str, page: int = 1, page_size: int = 20
 ) -> JsonReply:
     result = await service.list_members(
-        *caller(token_info),
-        uuid.UUID(workspace_id),
-        PageRequest(page, page_size),
+        *caller(token_info), uuid.UUID(workspace_id), PageRequest(page, page_size)
     )
     return json_reply(result.to_api())
 
@@ -90,18 +86,11 @@ async def update_member(
     token_info: dict[str, Any], workspace_id: str, user_id: str, body: dict[str, Any]
 ) -> JsonReply:
     member = await service.change_member_role(
-        *caller(token_info),
-        uuid.UUID(workspace_id),
-        uuid.UUID(user_id),
-        body["role"],
+        *caller(token_info), uuid.UUID(workspace_id), uuid.UUID(user_id), body["role"]
     )
     return json_reply(member.to_api())
 
 
 async def remove_member(token_info: dict[str, Any], workspace_id: str, user_id: str) -> NoContent:
-    await service.remove_member(
-        *caller(token_info),
-        uuid.UUID(workspace_id),
-        uuid.UUID(user_id),
-    )
+    await service.remove_member(*caller(token_info), uuid.UUID(workspace_id), uuid.UUID(user_id))
     return no_content()

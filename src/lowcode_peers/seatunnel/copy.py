@@ -123,6 +123,7 @@ class CopyRun:
             raise
         else:
             for conn in self._conns:
+                # The copy committed; a close that fails or hangs loses nothing.
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(conn.close(), 5)
 

@@ -173,6 +173,7 @@ class Jobs:
         for job in running:
             self.cancel(job)
         tasks = [j.task for j in running if j.task is not None]
+        # Shutting down: jobs that do not stop within 5 s are left to the process exit.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
 

@@ -99,11 +99,12 @@ async def test_a_run_copies_the_rows_and_ends_finished_in_one_trace(
     # finishing spans of its own: pick this run's request by its trace).
     [process] = [s for s in finished if s.name == "process sync.run"]
     trace_id = process.context.trace_id
-    [server] = [
+    posts = [
         s for s in finished
         if s.kind.name == "SERVER" and s.name.startswith("POST") and "/runs" in s.name
         and s.context.trace_id == trace_id
     ]  # fmt: skip
+    assert len(posts) == 1, posts
     submit = [s for s in finished if s.name == "grpc seatunnel/SubmitJob"]
     watch = [s for s in finished if s.name == "grpc seatunnel/WatchJob"]
     assert submit and watch

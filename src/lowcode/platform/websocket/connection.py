@@ -131,5 +131,7 @@ class Connection:
             await asyncio.wait_for(self.queue.join(), timeout_s)
         if self._writer is not None:
             self._writer.cancel()
+            # The writer is being stopped; a send it was failing on (a dead
+            # socket) says nothing the caller can act on.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._writer
