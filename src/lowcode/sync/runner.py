@@ -206,15 +206,16 @@ class Follower:
                 await queue.put(e)
 
         task = asyncio.create_task(pump(), name=f"sync-watch-{self.job_id}")
-        heard = time.monotonic()
+        heard = ticked = time.monotonic()
         try:
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), self.tick_s)
                 except TimeoutError:
+                    ticked = time.monotonic()
                     if await self._tick():
                         return True
-                    if time.monotonic() - heard > self.res.settings.sync_watch_idle_s:
+                    if ticked - heard > self.res.settings.sync_watch_idle_s:
                         log.warning("WatchJob silent; resuming", extra={"run_id": self.job_id})
                         return False
                     continue
@@ -226,6 +227,12 @@ class Follower:
                 self.unreachable_since = None
                 if await self._observe(item):
                     return True
+                # A stream busier than the tick must not starve it: the cancel
+                # check and a stopping worker's hand-back wait for nothing else.
+                if heard - ticked >= self.tick_s:
+                    ticked = heard
+                    if await self._tick():
+                        return True
         finally:
             task.cancel()
             # The watch stream is abandoned: how it ended (cancelled, or the

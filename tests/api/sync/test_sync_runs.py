@@ -257,14 +257,20 @@ async def test_a_stopping_worker_hands_its_run_back_and_another_finishes_it(
         {"datasource_id": team["dst"]["id"], "table": target},
     )
     job = (await create_job(client, team["editor"], team["ws"], body)).json()
-    async with job_resources(settings, **FAST_SYNC) as first, running_worker(first, SYNC_RUN):
+    async with (
+        job_resources(settings, **FAST_SYNC) as first,
+        running_worker(first, SYNC_RUN) as stopping,
+    ):
         run = await start(client, team["editor"], job["id"])
         await wait_for_run(client, team["editor"], run["id"], {"RUNNING"})
         while (
             await client.get(f"/api/v1/sync-runs/{run['id']}", headers=team["editor"].headers)
         ).json()["rows_written"] == 0:
             await asyncio.sleep(0.05)
-        first.shutting_down.set()  # what SIGTERM does first
+        # What SIGTERM does (`jobs.process._drain`): readiness off, claiming off
+        # (or this worker would claim the run again as soon as it is handed back).
+        first.shutting_down.set()
+        stopping.stop()
         await asyncio.sleep(1.5)  # released within a tick, not after the grace period
         assert first.metrics.sync_runs_followed._value.get() == 0
         assert await job_status(first, run["job_id"]) == "queued"  # back in the queue
