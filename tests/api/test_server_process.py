@@ -6,7 +6,9 @@ import signal
 import subprocess
 
 import httpx
+import pytest
 
+from lowcode.settings import DEV_DATASOURCE_KEY
 from tests.processes import LOWCODE, serving
 
 
@@ -61,14 +63,22 @@ def test_cli_help_explains_each_command():
         assert command in out
 
 
-def test_serve_refuses_the_public_development_jwt_secret(tmp_path):
+@pytest.mark.parametrize(
+    "name, refused",
+    [
+        ("JWT_SECRET", (None, "dev-only-insecure-jwt-secret-change-me-in-production")),
+        # Anyone with the repository could decrypt passwords stored under it.
+        ("DATASOURCE_KEYS", (None, "", DEV_DATASOURCE_KEY)),
+    ],
+)
+def test_serve_refuses_a_missing_or_public_development_secret(tmp_path, name, refused):
     env = {
-        **{k: v for k, v in os.environ.items() if k != "JWT_SECRET"},
+        **{k: v for k, v in os.environ.items() if k != name},
         "DATABASE_URL": "postgresql://unused/x",
         "REDIS_URL": "redis://unused",
     }
-    for secret in (None, "dev-only-insecure-jwt-secret-change-me-in-production"):
-        run_env = env if secret is None else {**env, "JWT_SECRET": secret}
+    for value in refused:
+        run_env = env if value is None else {**env, name: value}
         proc = subprocess.run(
             [LOWCODE, "serve"],
             env=run_env,
@@ -77,5 +87,5 @@ def test_serve_refuses_the_public_development_jwt_secret(tmp_path):
             text=True,
             timeout=60,
         )
-        assert proc.returncode != 0
-        assert "JWT_SECRET" in proc.stderr
+        assert proc.returncode == 2, proc.stderr
+        assert f"{name} is not set" in proc.stderr, proc.stderr

@@ -48,12 +48,16 @@ async def _workspace_with_datasource(q, conn) -> tuple:
         conn, email=unique_email(), password_hash="x", display_name="Ada", role="user"
     )
     ws = await q.workspaces.insert_workspace(conn, name="w", description="", created_by=user.id)
-    ds = await q.datasources.insert_datasource(
-        conn, workspace_id=ws.id, name="db", description="", host="h", port=5432,
+    ds = await _datasource(q, conn, user, ws, "db")
+    return user, ws, ds
+
+
+async def _datasource(q, conn, user, ws, name: str):
+    return await q.datasources.insert_datasource(
+        conn, workspace_id=ws.id, name=name, description="", host="h", port=5432,
         database="d", username="u", password_ciphertext=None, ssl_mode="prefer",
         created_by=user.id,
     )  # fmt: skip
-    return user, ws, ds
 
 
 async def _dataset(q, conn, user, ws, ds, name: str):
@@ -76,11 +80,7 @@ async def test_names_taken_in_a_workspace_are_conflicts(conn):
     assert "'sales'" in str(taken.value.detail), taken.value.detail
     with pytest.raises(Conflict):
         async with conn.transaction():
-            await q.datasources.insert_datasource(
-                conn, workspace_id=ws.id, name="db", description="", host="h", port=5432,
-                database="d", username="u", password_ciphertext=None, ssl_mode="prefer",
-                created_by=user.id,
-            )  # fmt: skip
+            await _datasource(q, conn, user, ws, "db")
 
 
 async def test_a_foreign_key_means_in_use_to_the_parent_and_not_found_to_the_child(conn):
@@ -91,11 +91,7 @@ async def test_a_foreign_key_means_in_use_to_the_parent_and_not_found_to_the_chi
     with pytest.raises(DatasourceInUse):
         async with conn.transaction():
             await q.datasources.delete_datasource(conn, datasource_id=ds.id)
-    other = await q.datasources.insert_datasource(
-        conn, workspace_id=ws.id, name="gone", description="", host="h", port=5432,
-        database="d", username="u", password_ciphertext=None, ssl_mode="prefer",
-        created_by=user.id,
-    )  # fmt: skip
+    other = await _datasource(q, conn, user, ws, "gone")
     await q.datasources.delete_datasource(conn, datasource_id=other.id)
     with pytest.raises(DatasourceNotFound) as gone:
         async with conn.transaction():
