@@ -36,7 +36,7 @@ from lowcode.platform.metrics import Metrics
 from lowcode.platform.ratelimit import RateLimiter
 from lowcode.platform.table_sync import TableSync
 from lowcode.routing.state import Routing
-from lowcode.settings import DEV_DATASOURCE_KEY, Settings
+from lowcode.settings import Settings
 from lowcode_gen.queries import ROW_TYPES, Queries
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ async def open_resources(
         )
     tokens = TokenService(settings)  # fails fast on bad key configuration
     passwords = PasswordBox(settings.datasource_keys)  # likewise
-    if settings.datasource_keys.get_secret_value() == DEV_DATASOURCE_KEY:
+    if settings.encrypts_with_dev_key:
         log.warning("DATASOURCE_KEYS is unset: datasource passwords use the development key")
     pool = await create_pool(
         settings.database_url,

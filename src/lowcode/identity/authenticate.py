@@ -6,11 +6,10 @@ stands, asked of Postgres for sockets already open.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from lowcode.identity.errors import SessionRevoked, TokenInvalid
 from lowcode.identity.models import Actor
-from lowcode.identity.sessions_cache import session_state
+from lowcode.identity.sessions_cache import is_live, session_state
 from lowcode.resources import Resources
 
 
@@ -37,9 +36,4 @@ async def session_live(res: Resources, session_id: uuid.UUID) -> bool:
     by sockets not tied to a page (`/ws/events`) when access may have changed."""
     async with res.pool.acquire() as conn:
         row = await res.queries.identity.get_session_state(conn, session_id=session_id)
-    return (
-        row is not None
-        and row.revoked_at is None
-        and not row.disabled
-        and row.expires_at > datetime.now(UTC)
-    )
+    return row is not None and is_live(row)

@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 
 from lowcode.identity.local_sessions import eviction_channel
 from lowcode.resources import Resources
+from lowcode_gen.queries.identity import GetSessionStateRow
 
 log = logging.getLogger("lowcode.identity.sessions")
 
@@ -41,6 +42,11 @@ class SessionState:
     user_id: uuid.UUID
     role: str
     active: bool
+
+
+def is_live(row: GetSessionStateRow) -> bool:
+    """A session row that still stands: not revoked, its user not disabled, not expired."""
+    return row.revoked_at is None and not row.disabled and row.expires_at > datetime.now(UTC)
 
 
 def _key(res: Resources, session_id: uuid.UUID) -> str:
@@ -76,8 +82,7 @@ async def _shared_state(res: Resources, session_id: uuid.UUID) -> SessionState |
         row = await res.queries.identity.get_session_state(conn, session_id=session_id)
     if row is None:
         return None
-    active = row.revoked_at is None and not row.disabled and row.expires_at > datetime.now(UTC)
-    state = SessionState(row.user_id, row.role, active)
+    state = SessionState(row.user_id, row.role, is_live(row))
     await _store(res, session_id, state, only_if_missing=True)
     return state
 
